@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzLoad feeds arbitrary bytes to Load as the config file: Load must
+// never panic, and must return either a valid Config or an error with one
+// non-empty line per problem. Seeds are in testdata/fuzz/FuzzLoad.
+func FuzzLoad(f *testing.F) {
+	// Each fuzzing worker is its own process and calls the function below
+	// one input at a time, so one file per process can be rewritten.
+	path := filepath.Join(f.TempDir(), "rootwalk.yaml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatalf("write %s: %v", path, err)
+		}
+		cfg, err := Load(parsedFlags(t, "--config", path), nil)
+		if err != nil {
+			checkErrorLines(t, err)
+			if cfg != nil {
+				t.Errorf("got a Config along with the error %v", err)
+			}
+			return
+		}
+		checkConfig(t, cfg)
+	})
+}
+
+// checkErrorLines checks that err has one non-empty line per problem.
+func checkErrorLines(t *testing.T, err error) {
+	t.Helper()
+	lines := errLines(err)
+	if n := len(joined(err)); len(lines) != n {
+		t.Errorf("got %d lines for %d problems:\n%v", len(lines), n, err)
+	}
+	for i, line := range lines {
+		if strings.TrimSpace(line) == "" {
+			t.Errorf("line %d of the error is empty:\n%v", i+1, err)
+		}
+	}
+}
+
+// checkConfig checks the invariants that Load promises of a Config.
+func checkConfig(t *testing.T, cfg *Config) {
+	t.Helper()
+	if !cfg.Listen.IsValid() || cfg.Listen.Port() == 0 {
+		t.Errorf("invalid listen %v", cfg.Listen)
+	}
+	if cfg.Admin.Listen.IsValid() && cfg.Admin.Listen.Port() == 0 {
+		t.Errorf("admin.listen %v has port 0", cfg.Admin.Listen)
+	}
+	if cfg.UpstreamPort == 0 || cfg.Lab.Port == 0 {
+		t.Errorf("zero port: upstream_port %d, lab.port %d", cfg.UpstreamPort, cfg.Lab.Port)
+	}
+	if cfg.Lab.Enabled && (cfg.UpstreamPort != cfg.Lab.Port || cfg.RootHints != (RootHints{Kind: HintsLab})) {
+		t.Errorf("lab enabled but upstream_port %d, lab.port %d, hints %+v", cfg.UpstreamPort, cfg.Lab.Port, cfg.RootHints)
+	}
+	if (cfg.RootHints.Kind == HintsFile) != (cfg.RootHints.Path != "") {
+		t.Errorf("root hints %+v: a path goes with a file and only with one", cfg.RootHints)
+	}
+	if cfg.Cache.Size < 1 || cfg.Cache.Memory < minCacheMemory {
+		t.Errorf("cache bounds too small: size %d, memory %d", cfg.Cache.Size, cfg.Cache.Memory)
+	}
+	for _, p := range append(cfg.ACL.Allow, cfg.ACL.Deny...) {
+		if !p.IsValid() || p != p.Masked() {
+			t.Errorf("ACL prefix %v is invalid or not masked", p)
+		}
+	}
+	if _, ok := logLevels[strings.ToLower(cfg.Log.Level.String())]; !ok {
+		t.Errorf("log level %v is not one of the four", cfg.Log.Level)
+	}
+	if cfg.Log.Format != LogText && cfg.Log.Format != LogJSON {
+		t.Errorf("log format %q", cfg.Log.Format)
+	}
+}

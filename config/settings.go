@@ -1,0 +1,248 @@
+package config
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Keys of every setting, as written in the YAML file. The validation code
+// refers to settings through these constants so that a misspelt key fails to
+// compile instead of silently reading nothing.
+const (
+	keyConfig       = "config"
+	keyListen       = "listen"
+	keyRootHints    = "root_hints"
+	keyUpstreamPort = "upstream_port"
+	keyIPv6         = "ipv6"
+	keyLabEnabled   = "lab.enabled"
+	keyLabPort      = "lab.port"
+	keyAdminListen  = "admin.listen"
+	keyAdminToken   = "admin.token"
+	keyCacheSize    = "cache.size"
+	keyCacheMemory  = "cache.memory"
+	keyACLAllow     = "acl.allow"
+	keyACLDeny      = "acl.deny"
+	keyLogLevel     = "log.level"
+	keyLogFormat    = "log.format"
+)
+
+// envPrefix starts the environment variable of every setting (DESIGN.md,
+// "Configuration: one name, three spellings").
+const envPrefix = "ROOTWALK_"
+
+// defaultConfigFile is read from the working directory when neither --config
+// nor ROOTWALK_CONFIG names a file; its absence is not an error.
+const defaultConfigFile = "rootwalk.yaml"
+
+// setting is one row of the settings table: the single place where a key,
+// its default, its flag and its help text are declared.
+type setting struct {
+	// key is the YAML key, snake_case, grouped with dots.
+	key string
+	// def is the default: a string, bool, int or []string. Its Go type also
+	// picks the flag type, and []string marks a list setting.
+	def any
+	// usage is the flag's help text. A word in `backquotes` names the
+	// flag's argument in --help, as pflag.UnquoteUsage does.
+	usage string
+	// flag overrides the flag name derived from key; empty means derived.
+	flag string
+	// aliases are further flag names for the same setting, kept forever.
+	aliases []string
+	// notInFile marks a setting that only a flag or the environment may set.
+	notInFile bool
+}
+
+// settings is the table of every setting, in the order --help lists them and
+// errors are reported. The defaults follow DESIGN.md.
+var settings = []setting{
+	{
+		key:       keyConfig,
+		def:       "",
+		usage:     "read settings from the YAML `FILE` (default ./rootwalk.yaml if present)",
+		notInFile: true,
+	},
+	{
+		key:   keyListen,
+		def:   "127.0.0.1:53",
+		usage: "answer clients on `ADDR:PORT`, UDP and TCP",
+	},
+	{
+		key:   keyRootHints,
+		def:   "iana",
+		usage: "root hints: iana (embedded IANA named.root), lab (the lab's roots) or a named.root-format `FILE`",
+	},
+	{
+		key:   keyUpstreamPort,
+		def:   53,
+		usage: "ask every upstream server on port `N`",
+	},
+	{
+		key:   keyIPv6,
+		def:   true,
+		usage: "ask upstream servers over IPv6 too",
+	},
+	{
+		key:   keyLabEnabled,
+		def:   false,
+		usage: "start the embedded lab in-process and resolve against it",
+		flag:  "lab",
+	},
+	{
+		key:   keyLabPort,
+		def:   10053,
+		usage: "serve the lab on port `N`",
+	},
+	{
+		key:     keyAdminListen,
+		def:     "127.0.0.1:9153",
+		usage:   "serve the HTTP admin API on `ADDR:PORT`; empty disables it",
+		aliases: []string{"admin"},
+	},
+	{
+		key:   keyAdminToken,
+		def:   "",
+		usage: "if set, the admin API requires \"Authorization: Bearer `T`\"",
+	},
+	{
+		key:   keyCacheSize,
+		def:   100000,
+		usage: "keep at most `N` entries across the caches",
+	},
+	{
+		key:   keyCacheMemory,
+		def:   "128MiB",
+		usage: "keep at most `SIZE` bytes across the caches (B, KB, MB, GB, KiB, MiB, GiB)",
+	},
+	{
+		key: keyACLAllow,
+		def: []string{
+			"127.0.0.0/8", "::1/128", // loopback
+			"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", // RFC 1918
+			"fc00::/7",                    // unique local, RFC 4193
+			"169.254.0.0/16", "fe80::/10", // link-local
+		},
+		usage: "answer clients from `CIDR` (repeatable; a bare IP is one host)",
+	},
+	{
+		key:   keyACLDeny,
+		def:   []string{},
+		usage: "refuse clients from `CIDR`, even if allowed (repeatable)",
+	},
+	{
+		key:   keyLogLevel,
+		def:   "info",
+		usage: "log at `LEVEL`: debug, info, warn or error",
+	},
+	{
+		key:   keyLogFormat,
+		def:   "text",
+		usage: "log as `FORMAT`: text or json",
+	},
+}
+
+// settingIndex finds a setting by key.
+var settingIndex = func() map[string]*setting {
+	m := make(map[string]*setting, len(settings))
+	for i := range settings {
+		m[settings[i].key] = &settings[i]
+	}
+	return m
+}()
+
+// envIndex finds a setting by its environment variable.
+var envIndex = func() map[string]*setting {
+	m := make(map[string]*setting, len(settings))
+	for i := range settings {
+		m[settings[i].envName()] = &settings[i]
+	}
+	return m
+}()
+
+// flagName is the setting's flag: the key with "." and "_" written as "-",
+// unless the table names another.
+func (s *setting) flagName() string {
+	if s.flag != "" {
+		return s.flag
+	}
+	return strings.NewReplacer(".", "-", "_", "-").Replace(s.key)
+}
+
+// envName is the setting's environment variable: ROOTWALK_ and the key
+// upper-cased, with "." written as "_".
+func (s *setting) envName() string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(s.key, ".", "_"))
+}
+
+// isList reports whether the setting holds a list.
+func (s *setting) isList() bool {
+	_, ok := s.def.([]string)
+	return ok
+}
+
+// flagNames lists the setting's flag and its aliases.
+func (s *setting) flagNames() []string {
+	return append([]string{s.flagName()}, s.aliases...)
+}
+
+// defaultValue returns a copy of the default, safe to hand to code that may
+// append to it.
+func (s *setting) defaultValue() any {
+	if l, ok := s.def.([]string); ok {
+		return slices.Clone(l)
+	}
+	return s.def
+}
+
+// RegisterFlags adds the flag of every setting, and its aliases, to fs, with
+// the default and help text from the settings table. Each help line ends with
+// the setting's environment variable. An alias shares its flag's value, so
+// whichever spelling comes last on the command line wins. RegisterFlags
+// panics, as pflag does, if fs already defines one of these flags.
+func RegisterFlags(fs *pflag.FlagSet) {
+	for i := range settings {
+		s := &settings[i]
+		name := s.flagName()
+		usage := s.usage + " (env " + s.envName() + ")"
+		switch d := s.defaultValue().(type) {
+		case string:
+			fs.String(name, d, usage)
+		case bool:
+			fs.Bool(name, d, usage)
+		case int:
+			fs.Int(name, d, usage)
+		case []string:
+			fs.StringSlice(name, d, usage)
+		}
+		f := fs.Lookup(name)
+		aliasUsage := "alias of --" + name
+		if arg, _ := pflag.UnquoteUsage(f); arg != "" {
+			aliasUsage += " `" + arg + "`"
+		}
+		for _, alias := range s.aliases {
+			fs.AddFlag(&pflag.Flag{
+				Name:        alias,
+				Usage:       aliasUsage,
+				Value:       f.Value,
+				DefValue:    f.DefValue,
+				NoOptDefVal: f.NoOptDefVal,
+			})
+		}
+	}
+}
+
+// changedFlag returns the flag, among the setting's spellings, that the user
+// set on the command line, or nil. fs may be nil or lack the flags.
+func (s *setting) changedFlag(fs *pflag.FlagSet) *pflag.Flag {
+	if fs == nil {
+		return nil
+	}
+	for _, name := range s.flagNames() {
+		if f := fs.Lookup(name); f != nil && f.Changed {
+			return f
+		}
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package config
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// rawKeys lists the mapstructure keys of rawConfig, dotted for nested
+// structs.
+func rawKeys(typ reflect.Type, prefix string) []string {
+	var keys []string
+	for f := range typ.Fields() {
+		key := prefix + f.Tag.Get("mapstructure")
+		if f.Type.Kind() == reflect.Struct {
+			keys = append(keys, rawKeys(f.Type, key+".")...)
+			continue
+		}
+		keys = append(keys, key)
+	}
+	return keys
+}
+
+// TestTableMatchesDecoder checks that every setting in the table is decoded
+// and every decoded field is in the table, so that a key cannot exist in one
+// place and not the other.
+func TestTableMatchesDecoder(t *testing.T) {
+	got := rawKeys(reflect.TypeFor[rawConfig](), "")
+	slices.Sort(got)
+	want := fileKeys()
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("rawConfig keys:\n got  %v\nwant %v (the settings table, less config)", got, want)
+	}
+}
+
+// TestSpellings checks the three spellings of every setting against
+// DESIGN.md's rule, and that no two settings share one.
+func TestSpellings(t *testing.T) {
+	exceptions := map[string]string{keyLabEnabled: "lab"}
+	flags := map[string]string{}
+	envs := map[string]string{}
+	for i := range settings {
+		s := &settings[i]
+		t.Run(s.key, func(t *testing.T) {
+			wantFlag := strings.NewReplacer(".", "-", "_", "-").Replace(s.key)
+			if e, ok := exceptions[s.key]; ok {
+				wantFlag = e
+			}
+			if got := s.flagName(); got != wantFlag {
+				t.Errorf("flag: got %q, want %q", got, wantFlag)
+			}
+			wantEnv := "ROOTWALK_" + strings.ToUpper(strings.ReplaceAll(s.key, ".", "_"))
+			if got := s.envName(); got != wantEnv {
+				t.Errorf("env: got %q, want %q", got, wantEnv)
+			}
+			for _, name := range s.flagNames() {
+				if other, dup := flags[name]; dup {
+					t.Errorf("flag --%s is used by %s and %s", name, other, s.key)
+				}
+				flags[name] = s.key
+			}
+			if other, dup := envs[s.envName()]; dup {
+				t.Errorf("variable %s is used by %s and %s", s.envName(), other, s.key)
+			}
+			envs[s.envName()] = s.key
+		})
+	}
+}
+
+func TestRegisterFlags(t *testing.T) {
+	fs := pflag.NewFlagSet("rootwalk", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	tests := []struct {
+		flag        string
+		wantDefault string
+		wantType    string
+		wantInUsage string
+	}{
+		{flag: "config", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_CONFIG"},
+		{flag: "listen", wantDefault: "127.0.0.1:53", wantType: "string", wantInUsage: "ROOTWALK_LISTEN"},
+		{flag: "root-hints", wantDefault: "iana", wantType: "string", wantInUsage: "ROOTWALK_ROOT_HINTS"},
+		{flag: "upstream-port", wantDefault: "53", wantType: "int", wantInUsage: "ROOTWALK_UPSTREAM_PORT"},
+		{flag: "ipv6", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_IPV6"},
+		{flag: "lab", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LAB_ENABLED"},
+		{flag: "lab-port", wantDefault: "10053", wantType: "int", wantInUsage: "ROOTWALK_LAB_PORT"},
+		{flag: "admin-listen", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_LISTEN"},
+		{flag: "admin", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "alias of --admin-listen"},
+		{flag: "admin-token", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_TOKEN"},
+		{flag: "cache-size", wantDefault: "100000", wantType: "int", wantInUsage: "ROOTWALK_CACHE_SIZE"},
+		{flag: "cache-memory", wantDefault: "128MiB", wantType: "string", wantInUsage: "ROOTWALK_CACHE_MEMORY"},
+		{flag: "acl-allow", wantDefault: "[127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7,169.254.0.0/16,fe80::/10]", wantType: "stringSlice", wantInUsage: "ROOTWALK_ACL_ALLOW"},
+		{flag: "acl-deny", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_ACL_DENY"},
+		{flag: "log-level", wantDefault: "info", wantType: "string", wantInUsage: "ROOTWALK_LOG_LEVEL"},
+		{flag: "log-format", wantDefault: "text", wantType: "string", wantInUsage: "ROOTWALK_LOG_FORMAT"},
+	}
+	var n int
+	fs.VisitAll(func(*pflag.Flag) { n++ })
+	if n != len(tests) {
+		t.Errorf("got %d flags, want %d", n, len(tests))
+	}
+	for _, tc := range tests {
+		t.Run(tc.flag, func(t *testing.T) {
+			f := fs.Lookup(tc.flag)
+			if f == nil {
+				t.Fatalf("flag --%s not registered", tc.flag)
+			}
+			if f.DefValue != tc.wantDefault || f.Value.Type() != tc.wantType {
+				t.Errorf("got default %q type %s, want %q type %s", f.DefValue, f.Value.Type(), tc.wantDefault, tc.wantType)
+			}
+			if !strings.Contains(f.Usage, tc.wantInUsage) {
+				t.Errorf("got usage %q, want it to mention %q", f.Usage, tc.wantInUsage)
+			}
+		})
+	}
+}
+
+// TestHelpNamesArguments checks that --help shows a meaningful name for
+// each flag's argument.
+func TestHelpNamesArguments(t *testing.T) {
+	fs := pflag.NewFlagSet("rootwalk", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	help := fs.FlagUsages()
+	for _, want := range []string{
+		"--config FILE", "--listen ADDR:PORT", "--root-hints FILE", "--upstream-port N",
+		"--admin-listen ADDR:PORT", "--admin-token T", "--cache-size N", "--cache-memory SIZE",
+		"--acl-allow CIDR", "--log-level LEVEL", "--log-format FORMAT", "--admin ADDR:PORT",
+		"--lab", "start the embedded lab",
+	} {
+		t.Run(want, func(t *testing.T) {
+			if !strings.Contains(help, want) {
+				t.Errorf("help does not contain %q:\n%s", want, help)
+			}
+		})
+	}
+}
+
+// TestDefaultsNotShared checks that changing a list flag does not change
+// the table's default, which later Loads rely on.
+func TestDefaultsNotShared(t *testing.T) {
+	before := slices.Clone(settingIndex[keyACLAllow].def.([]string))
+	for range 2 {
+		cfg := mustLoad(t, load{args: []string{"--acl-allow", "192.0.2.1", "--acl-allow", "192.0.2.2"}})
+		if got, want := len(cfg.ACL.Allow), 2; got != want {
+			t.Errorf("got %d allow prefixes, want %d", got, want)
+		}
+	}
+	if got := settingIndex[keyACLAllow].def.([]string); !slices.Equal(got, before) {
+		t.Errorf("default changed: got %v, want %v", got, before)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	known := []string{"cache.size", "cache.memory", "listen"}
+	all := "one of cache.size, cache.memory, listen"
+	tests := []struct {
+		name string
+		want string
+	}{
+		{name: "cache.siz", want: "cache.size"},
+		{name: "CACHE.SIZE", want: "cache.size"},
+		{name: "cache.memroy", want: "cache.memory"},
+		{name: "lisen", want: "listen"},
+		{name: "ab", want: all},
+		{name: "x", want: all},
+		{name: "", want: all},
+		{name: "colour", want: all},
+		{name: strings.Repeat("a", maxSuggestLen+1), want: all},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := suggest(tc.name, known); got != tc.want {
+				t.Errorf("suggest(%q) = %q, want %q", tc.name, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEnvironFirstWins(t *testing.T) {
+	cfg := mustLoad(t, load{env: []string{"ROOTWALK_CACHE_SIZE=5", "ROOTWALK_CACHE_SIZE=6"}})
+	if got, want := cfg.Cache.Size, 5; got != want {
+		t.Errorf("got cache.size %d, want %d (the first, as os.Getenv)", got, want)
+	}
+}

@@ -1,0 +1,128 @@
+package config
+
+import (
+	"log/slog"
+	"net/netip"
+)
+
+// Config is the validated, typed configuration of rootwalk. Load returns it;
+// cmd copies its fields into each package's Options. A Config is a plain
+// value: safe for concurrent reads, never changed by this package after Load.
+type Config struct {
+	// File is the YAML file that was read, or empty if none was.
+	File string
+	// Listen is where clients are answered, over UDP and TCP.
+	Listen netip.AddrPort
+	// RootHints says where the resolver gets the root servers from. With
+	// Lab.Enabled it is always HintsLab.
+	RootHints RootHints
+	// UpstreamPort is the port on which every upstream server is asked.
+	// With Lab.Enabled it is always Lab.Port.
+	UpstreamPort uint16
+	// IPv6 says whether upstream servers are asked over IPv6 too.
+	IPv6 bool
+	// Lab configures the embedded lab.
+	Lab Lab
+	// Admin configures the HTTP admin API.
+	Admin Admin
+	// Cache bounds the answer caches.
+	Cache Cache
+	// ACL says which clients are answered.
+	ACL ACL
+	// Log configures log/slog output.
+	Log Log
+}
+
+// HintsKind says which root hints the resolver starts from.
+type HintsKind int
+
+// The kinds of root hints.
+const (
+	// HintsIANA is the IANA named.root embedded in the binary.
+	HintsIANA HintsKind = iota
+	// HintsLab is the roots of the embedded lab.
+	HintsLab
+	// HintsFile is a named.root-format file, RootHints.Path.
+	HintsFile
+)
+
+// String returns the kind as spelt in the configuration ("iana", "lab") or
+// "file".
+func (k HintsKind) String() string {
+	switch k {
+	case HintsIANA:
+		return "iana"
+	case HintsLab:
+		return "lab"
+	case HintsFile:
+		return "file"
+	default:
+		return "unknown"
+	}
+}
+
+// RootHints is the root_hints setting.
+type RootHints struct {
+	// Kind is the source of the hints.
+	Kind HintsKind
+	// Path is the named.root-format file when Kind is HintsFile, as written
+	// by the user (a relative path is relative to the working directory);
+	// empty otherwise. Load checked that it was a readable regular file.
+	Path string
+}
+
+// Lab is the lab.* settings.
+type Lab struct {
+	// Enabled starts the embedded lab in-process and resolves against it.
+	Enabled bool
+	// Port is the port every lab server listens on.
+	Port uint16
+}
+
+// Admin is the admin.* settings.
+type Admin struct {
+	// Listen is the address of the HTTP admin API; the zero AddrPort (not
+	// IsValid) means the admin API is disabled.
+	Listen netip.AddrPort
+	// Token, if not empty, is required as "Authorization: Bearer Token".
+	Token string
+}
+
+// Enabled reports whether the admin API should be served.
+func (a Admin) Enabled() bool { return a.Listen.IsValid() }
+
+// Cache is the cache.* settings. Whichever bound is hit first evicts.
+type Cache struct {
+	// Size is the most entries kept across the caches, at least 1.
+	Size int
+	// Memory is the most bytes kept across the caches, at least 1 MiB.
+	Memory int64
+}
+
+// ACL is the acl.* settings. A client is answered if its address is in some
+// Allow prefix and in no Deny prefix: deny wins.
+type ACL struct {
+	// Allow lists the prefixes whose clients are answered, masked.
+	Allow []netip.Prefix
+	// Deny lists the prefixes whose clients are refused, masked.
+	Deny []netip.Prefix
+}
+
+// LogFormat is how log records are written.
+type LogFormat string
+
+// The log formats.
+const (
+	// LogText selects slog.TextHandler.
+	LogText LogFormat = "text"
+	// LogJSON selects slog.JSONHandler.
+	LogJSON LogFormat = "json"
+)
+
+// Log is the log.* settings.
+type Log struct {
+	// Level is the least severe level logged.
+	Level slog.Level
+	// Format is the handler to log with.
+	Format LogFormat
+}

@@ -1,0 +1,340 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// What each setting accepts, as the "want" of its errors.
+const (
+	wantListen      = "IP:PORT such as 127.0.0.1:53"
+	wantAdminListen = "IP:PORT such as 127.0.0.1:9153, or empty to disable the admin API"
+	wantRootHints   = "iana, lab, or the path of a readable named.root-format file"
+	wantLabHints    = "iana or lab while lab.enabled is true (the lab serves its own roots)"
+	wantPort        = "an integer from 1 to 65535"
+	wantBool        = "true or false"
+	wantString      = "a string"
+	wantCacheSize   = "an integer of at least 1"
+	wantCacheMemory = "a size of at least 1MiB: bytes, or a number with B, KB, MB, GB (powers of 1000) " +
+		"or KiB, MiB, GiB (powers of 1024), such as 128MiB"
+	wantPrefix    = "CIDR prefixes such as 192.168.0.0/16 or fe80::/10, or IP addresses, as a list"
+	wantLogLevel  = "debug, info, warn or error"
+	wantLogFormat = "text or json"
+)
+
+// rawConfig is what viper.UnmarshalExact decodes into: one field per
+// setting, left untyped so that build can check every value itself and name
+// key, value and source in each error. Its mapstructure tags must match the
+// settings table; a test checks that they do.
+type rawConfig struct {
+	Listen       any      `mapstructure:"listen"`
+	RootHints    any      `mapstructure:"root_hints"`
+	UpstreamPort any      `mapstructure:"upstream_port"`
+	IPv6         any      `mapstructure:"ipv6"`
+	Lab          rawLab   `mapstructure:"lab"`
+	Admin        rawAdmin `mapstructure:"admin"`
+	Cache        rawCache `mapstructure:"cache"`
+	ACL          rawACL   `mapstructure:"acl"`
+	Log          rawLog   `mapstructure:"log"`
+}
+
+// rawLab, rawAdmin, rawCache, rawACL and rawLog are the sections of
+// rawConfig.
+type rawLab struct {
+	Enabled any `mapstructure:"enabled"`
+	Port    any `mapstructure:"port"`
+}
+
+type rawAdmin struct {
+	Listen any `mapstructure:"listen"`
+	Token  any `mapstructure:"token"`
+}
+
+type rawCache struct {
+	Size   any `mapstructure:"size"`
+	Memory any `mapstructure:"memory"`
+}
+
+type rawACL struct {
+	Allow any `mapstructure:"allow"`
+	Deny  any `mapstructure:"deny"`
+}
+
+type rawLog struct {
+	Level  any `mapstructure:"level"`
+	Format any `mapstructure:"format"`
+}
+
+// builder checks raw values one setting at a time, collecting a
+// *FieldError for each problem instead of stopping at the first.
+type builder struct {
+	// src maps a key to where its value came from; absent for defaults.
+	src  map[string]string
+	errs []error
+}
+
+// build turns the decoded settings into a Config. It returns every problem
+// it finds, in table order, then the checks between settings.
+func build(raw *rawConfig, src map[string]string) (*Config, []error) {
+	b := &builder{src: src}
+	// The lab decides which root hints are acceptable, so read it first;
+	// its own errors are reported in table order below.
+	labEnabled, _ := parseBool(b.value(keyLabEnabled, raw.Lab.Enabled))
+
+	cfg := &Config{}
+	cfg.Listen = b.addrPort(keyListen, raw.Listen, wantListen)
+	cfg.RootHints = b.rootHints(raw.RootHints, labEnabled)
+	upstream, upstreamOK := b.port(keyUpstreamPort, raw.UpstreamPort)
+	cfg.UpstreamPort = upstream
+	cfg.IPv6 = b.bool(keyIPv6, raw.IPv6)
+	cfg.Lab.Enabled = b.bool(keyLabEnabled, raw.Lab.Enabled)
+	labPort, labPortOK := b.port(keyLabPort, raw.Lab.Port)
+	cfg.Lab.Port = labPort
+	cfg.Admin.Listen = b.optionalAddrPort(keyAdminListen, raw.Admin.Listen, wantAdminListen)
+	cfg.Admin.Token = b.str(keyAdminToken, raw.Admin.Token)
+	cfg.Cache.Size = b.cacheSize(raw.Cache.Size)
+	cfg.Cache.Memory = b.cacheMemory(raw.Cache.Memory)
+	cfg.ACL.Allow = b.prefixes(keyACLAllow, raw.ACL.Allow)
+	cfg.ACL.Deny = b.prefixes(keyACLDeny, raw.ACL.Deny)
+	cfg.Log.Level = b.logLevel(raw.Log.Level)
+	cfg.Log.Format = b.logFormat(raw.Log.Format)
+
+	if cfg.Lab.Enabled && upstreamOK && labPortOK {
+		b.applyLab(cfg, raw.UpstreamPort)
+	}
+	return cfg, b.errs
+}
+
+// applyLab points the resolver at the lab: with the lab enabled the
+// resolver asks the lab's servers, which serve the lab's roots and all
+// listen on lab.port. An upstream_port that the user set to another port is
+// an error rather than silently overridden.
+func (b *builder) applyLab(cfg *Config, rawUpstream any) {
+	if _, explicit := b.src[keyUpstreamPort]; explicit && cfg.UpstreamPort != cfg.Lab.Port {
+		b.fail(keyUpstreamPort, rawUpstream, fmt.Sprintf(
+			"%d, the value of lab.port, or no upstream_port at all: with lab.enabled the resolver asks the lab's servers on lab.port",
+			cfg.Lab.Port))
+	}
+	cfg.UpstreamPort = cfg.Lab.Port
+	cfg.RootHints = RootHints{Kind: HintsLab}
+}
+
+// fail records that key's value is not accepted.
+func (b *builder) fail(key string, value any, want string) {
+	b.errs = append(b.errs, &FieldError{Key: key, Value: text(value), Want: want, Source: b.src[key]})
+}
+
+// value returns the raw value, or the key's default when no layer set one
+// (viper treats a YAML null as unset too).
+func (b *builder) value(key string, raw any) any {
+	if raw == nil {
+		return settingIndex[key].defaultValue()
+	}
+	return raw
+}
+
+// scalarOf returns key's value as text, recording an error for a list or
+// mapping.
+func (b *builder) scalarOf(key string, raw any, want string) (string, bool) {
+	v := b.value(key, raw)
+	s, ok := scalar(v)
+	if !ok {
+		b.fail(key, v, want)
+	}
+	return s, ok
+}
+
+func (b *builder) addrPort(key string, raw any, want string) netip.AddrPort {
+	s, ok := b.scalarOf(key, raw, want)
+	if !ok {
+		return netip.AddrPort{}
+	}
+	ap, ok := parseAddrPort(s)
+	if !ok {
+		b.fail(key, s, want)
+	}
+	return ap
+}
+
+// optionalAddrPort is addrPort where an empty value means "off" and gives
+// the zero AddrPort.
+func (b *builder) optionalAddrPort(key string, raw any, want string) netip.AddrPort {
+	s, ok := b.scalarOf(key, raw, want)
+	if !ok || strings.TrimSpace(s) == "" {
+		return netip.AddrPort{}
+	}
+	ap, ok := parseAddrPort(s)
+	if !ok {
+		b.fail(key, s, want)
+	}
+	return ap
+}
+
+func (b *builder) port(key string, raw any) (uint16, bool) {
+	v := b.value(key, raw)
+	p, ok := parsePort(v)
+	if !ok {
+		b.fail(key, v, wantPort)
+	}
+	return p, ok
+}
+
+func (b *builder) bool(key string, raw any) bool {
+	v := b.value(key, raw)
+	x, ok := parseBool(v)
+	if !ok {
+		b.fail(key, v, wantBool)
+	}
+	return x
+}
+
+// str reads a string as written, without trimming: it may be a secret.
+func (b *builder) str(key string, raw any) string {
+	s, _ := b.scalarOf(key, raw, wantString)
+	return s
+}
+
+// rootHints reads root_hints: the keywords iana and lab, or else a file
+// that must be a readable regular file (not a FIFO, whose opening could
+// block). With the lab enabled a file is refused, since the resolver then
+// starts from the lab's roots.
+func (b *builder) rootHints(raw any, labEnabled bool) RootHints {
+	s, ok := b.scalarOf(keyRootHints, raw, wantRootHints)
+	if !ok {
+		return RootHints{}
+	}
+	switch strings.TrimSpace(s) {
+	case "iana":
+		return RootHints{Kind: HintsIANA}
+	case "lab":
+		return RootHints{Kind: HintsLab}
+	}
+	if labEnabled {
+		b.fail(keyRootHints, s, wantLabHints)
+		return RootHints{}
+	}
+	if err := checkReadableFile(s); err != nil {
+		b.fail(keyRootHints, s, wantRootHints+" ("+err.Error()+")")
+		return RootHints{}
+	}
+	return RootHints{Kind: HintsFile, Path: s}
+}
+
+// checkReadableFile returns why path is not a readable regular file, or
+// nil. The reason leaves out the path, which the caller already names.
+func checkReadableFile(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return pathCause(err)
+	}
+	if info.IsDir() {
+		return errors.New("is a directory")
+	}
+	if !info.Mode().IsRegular() {
+		return errors.New("is not a regular file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return pathCause(err)
+	}
+	// Nothing was read, so closing cannot lose data.
+	_ = f.Close()
+	return nil
+}
+
+// pathCause strips the operation and path from an *fs.PathError.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (b *builder) cacheSize(raw any) int {
+	v := b.value(keyCacheSize, raw)
+	n, ok := parseInt(v)
+	if !ok || n < 1 || n > math.MaxInt {
+		b.fail(keyCacheSize, v, wantCacheSize)
+		return 0
+	}
+	return int(n)
+}
+
+func (b *builder) cacheMemory(raw any) int64 {
+	s, ok := b.scalarOf(keyCacheMemory, raw, wantCacheMemory)
+	if !ok {
+		return 0
+	}
+	n, ok := parseBytes(s)
+	if !ok || n < minCacheMemory {
+		b.fail(keyCacheMemory, s, wantCacheMemory)
+		return 0
+	}
+	return n
+}
+
+// prefixes reads a list of CIDR prefixes, reporting each bad item on its
+// own line.
+func (b *builder) prefixes(key string, raw any) []netip.Prefix {
+	v := b.value(key, raw)
+	items, ok := listItems(v)
+	if !ok {
+		b.fail(key, v, wantPrefix)
+		return nil
+	}
+	out := make([]netip.Prefix, 0, len(items))
+	for _, item := range items {
+		s, ok := scalar(item)
+		if !ok {
+			b.fail(key, item, wantPrefix)
+			continue
+		}
+		p, ok := parsePrefix(s)
+		if !ok {
+			b.fail(key, s, wantPrefix)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// logLevels maps the accepted log.level names to slog levels.
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}
+
+func (b *builder) logLevel(raw any) slog.Level {
+	s, ok := b.scalarOf(keyLogLevel, raw, wantLogLevel)
+	if !ok {
+		return slog.LevelInfo
+	}
+	level, ok := logLevels[strings.ToLower(strings.TrimSpace(s))]
+	if !ok {
+		b.fail(keyLogLevel, s, wantLogLevel)
+	}
+	return level
+}
+
+func (b *builder) logFormat(raw any) LogFormat {
+	s, ok := b.scalarOf(keyLogFormat, raw, wantLogFormat)
+	if !ok {
+		return LogText
+	}
+	switch f := LogFormat(strings.ToLower(strings.TrimSpace(s))); f {
+	case LogText, LogJSON:
+		return f
+	}
+	b.fail(keyLogFormat, s, wantLogFormat)
+	return LogText
+}
