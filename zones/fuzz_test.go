@@ -1,0 +1,92 @@
+package zones
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// FuzzParse feeds arbitrary master-file text to Parse and, when it parses,
+// looks up its first names, a child and a wildcard below each, with a few
+// types: nothing may panic, and every answer must pack.
+func FuzzParse(f *testing.F) {
+	const fuzzNames = 64 // names looked up per input, so $GENERATE cannot stall the fuzzer
+	f.Fuzz(func(t *testing.T, text string) {
+		z, err := Parse(strings.NewReader(text), "example.", "fuzz.zone")
+		if err != nil {
+			return
+		}
+		names := z.Names()
+		for _, name := range names[:min(len(names), fuzzNames)] {
+			for _, qname := range []string{name, "x." + name, "*." + name} {
+				for _, qtype := range []uint16{dns.TypeA, dns.TypeCNAME, dns.TypeDS, dns.TypeANY, dns.TypeMX} {
+					r := z.Lookup(qname, qtype)
+					m := new(dns.Msg)
+					m.SetQuestion(dns.Fqdn(qname), qtype)
+					m.Answer, m.Ns, m.Extra = r.Answer, r.Authority, r.Additional
+					if _, err := m.Pack(); err != nil && len(qname) < 250 {
+						t.Errorf("Lookup(%q, %s) reply does not pack: %v", qname, dns.Type(qtype), err)
+					}
+				}
+			}
+		}
+	})
+}
+
+// errorCounter is a slog.Handler that counts records at Error, which the
+// handler logs only when it recovers from a panic.
+type errorCounter struct{ n atomic.Int64 }
+
+func (c *errorCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+func (c *errorCounter) Handle(context.Context, slog.Record) error {
+	c.n.Add(1)
+	return nil
+}
+func (c *errorCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *errorCounter) WithGroup(string) slog.Handler      { return c }
+
+// FuzzHandler feeds arbitrary bytes as a query: if they unpack, a handler
+// serving every lab zone answers them over UDP and TCP. It must never panic
+// (its recover would log at Error), and a UDP reply must fit the client's
+// limit.
+func FuzzHandler(f *testing.F) {
+	zones, err := labZonesOnce()
+	if err != nil {
+		f.Fatalf("LabZones: %v", err)
+	}
+	var errs errorCounter
+	h, err := NewHandler(HandlerOptions{Zones: zones, Name: "fuzz", Logger: slog.New(&errs)})
+	if err != nil {
+		f.Fatalf("NewHandler: %v", err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, network := range []string{"udp", "tcp"} {
+			req := new(dns.Msg)
+			if err := req.Unpack(data); err != nil {
+				return
+			}
+			w := newRecorder(network)
+			before := errs.n.Load()
+			h.ServeDNS(w, req)
+			if errs.n.Load() != before {
+				t.Fatalf("handler panicked on %x over %s", data, network)
+			}
+			if req.Response {
+				if len(w.raw) != 0 {
+					t.Fatalf("handler answered a response")
+				}
+				continue
+			}
+			if len(w.raw) != 1 {
+				t.Fatalf("handler wrote %d messages over %s, want 1", len(w.raw), network)
+			}
+			if network == "udp" {
+				checkSize(t, w.raw[0], req, network)
+			}
+		}
+	})
+}

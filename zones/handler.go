@@ -1,0 +1,226 @@
+package zones
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+
+	"github.com/miekg/dns"
+)
+
+// ednsBufferSize is the UDP payload size we advertise in EDNS(0) and the
+// largest UDP query we read: 1232 octets fit the IPv6 minimum MTU without
+// fragmentation (DNS flag day 2020).
+const ednsBufferSize = 1232
+
+// HandlerOptions configures a Handler.
+type HandlerOptions struct {
+	// Zones are the zones served; two with the same origin are an error.
+	Zones []*Zone
+	// Fault makes the handler misbehave on purpose.
+	Fault Fault
+	// Name identifies the server in logs (key "server"), e.g. its address.
+	Name string
+	// Logger receives a Debug line per query; nil discards.
+	Logger *slog.Logger
+}
+
+// Handler is the authoritative dns.Handler for one server address. It is
+// safe for concurrent use.
+type Handler struct {
+	zones []*Zone // deepest origin first
+	fault Fault
+	name  string
+	log   *slog.Logger
+}
+
+// NewHandler returns a Handler serving opts.Zones.
+func NewHandler(opts HandlerOptions) (*Handler, error) {
+	h := &Handler{fault: opts.Fault, name: opts.Name, log: opts.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	seen := make(map[string]bool)
+	for _, z := range opts.Zones {
+		if z == nil {
+			return nil, fmt.Errorf("new handler %s: nil zone", opts.Name)
+		}
+		if seen[z.origin] {
+			return nil, fmt.Errorf("new handler %s: zone %s given twice", opts.Name, z.origin)
+		}
+		seen[z.origin] = true
+		h.zones = append(h.zones, z)
+	}
+	slices.SortFunc(h.zones, func(a, b *Zone) int {
+		if a.labels != b.labels {
+			return b.labels - a.labels
+		}
+		return cmp.Compare(a.origin, b.origin)
+	})
+	return h, nil
+}
+
+// Zones returns the origins of the zones served, sorted.
+func (h *Handler) Zones() []string {
+	out := make([]string, 0, len(h.zones))
+	for _, z := range h.zones {
+		out = append(out, z.origin)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Fault returns the handler's fault.
+func (h *Handler) Fault() Fault { return h.fault }
+
+// ServeDNS answers one query. Responses (QR set) are never answered, so two
+// servers cannot bounce packets between them; a [FaultSilent] handler
+// answers nothing at all. Over UDP the reply is truncated (TC set) to the
+// client's limit: 512 octets without EDNS(0), else the size it advertised
+// but at least 512 (RFC 6891 section 6.2.5).
+func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	defer func() {
+		// Never let a bug take the server down: SERVFAIL and an Error log.
+		if v := recover(); v != nil {
+			h.log.Error("panic while answering", "server", h.name, "err", fmt.Errorf("%v", v))
+			m := new(dns.Msg)
+			m.SetRcode(req, dns.RcodeServerFailure)
+			if err := w.WriteMsg(m); err != nil {
+				h.log.Debug("write reply", "server", h.name, "err", err)
+			}
+		}
+	}()
+	if req.Response || h.fault == FaultSilent {
+		return
+	}
+	_, overTCP := w.RemoteAddr().(*net.TCPAddr)
+	reply, zone := h.reply(req, !overTCP)
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		h.logQuery(req, reply, zone)
+	}
+	if err := w.WriteMsg(reply); err != nil {
+		h.log.Debug("write reply", "server", h.name, "err", err)
+	}
+}
+
+// logQuery logs one answered query at Debug.
+func (h *Handler) logQuery(req, reply *dns.Msg, zone string) {
+	qname, qtype := "", ""
+	if len(req.Question) > 0 {
+		qname, qtype = req.Question[0].Name, dns.Type(req.Question[0].Qtype).String()
+	}
+	h.log.Debug("query", "server", h.name, "zone", zone, "qname", qname, "qtype", qtype,
+		"rcode", dns.RcodeToString[reply.Rcode])
+}
+
+// reply builds the reply to req and names the zone that answered it ("" if
+// none did).
+func (h *Handler) reply(req *dns.Msg, overUDP bool) (*dns.Msg, string) {
+	m := new(dns.Msg)
+	m.Id = req.Id
+	m.Response = true
+	m.Opcode = req.Opcode
+	m.RecursionDesired = req.RecursionDesired
+	m.CheckingDisabled = req.CheckingDisabled
+	m.Compress = true
+	if len(req.Question) == 1 {
+		m.Question = []dns.Question{req.Question[0]}
+	}
+
+	opt, optErr := requestOPT(req)
+	zone := ""
+	switch {
+	case optErr:
+		m.Rcode = dns.RcodeFormatError
+		opt = nil // several OPT records: none of them is trusted
+	case req.Opcode != dns.OpcodeQuery:
+		m.Rcode = dns.RcodeNotImplemented
+	case len(req.Question) != 1:
+		m.Rcode = dns.RcodeFormatError
+		m.Question = nil
+	case opt != nil && opt.Version() != 0:
+		m.Rcode = dns.RcodeBadVers // RFC 6891 section 6.1.3
+	case h.fault == FaultRefuse:
+		m.Rcode = dns.RcodeRefused
+	default:
+		zone = h.answer(m, req.Question[0])
+	}
+
+	if opt != nil {
+		// Version 0 and our buffer size; the DO bit is copied (RFC 3225 section 3).
+		m.SetEdns0(ednsBufferSize, opt.Do())
+	}
+	limit := dns.MaxMsgSize
+	if overUDP {
+		limit = dns.MinMsgSize
+		if opt != nil {
+			limit = max(dns.MinMsgSize, int(opt.UDPSize()))
+		}
+	}
+	m.Truncate(limit)
+	m.Compress = true // Truncate turns compression off when the reply fits without it
+	return m, zone
+}
+
+// answer fills m from the zone that serves q and returns the zone's origin,
+// or sets REFUSED and returns "" when no zone does.
+func (h *Handler) answer(m *dns.Msg, q dns.Question) string {
+	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
+		m.Rcode = dns.RcodeRefused
+		return ""
+	}
+	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		m.Rcode = dns.RcodeRefused // zone transfers are not offered
+		return ""
+	}
+	z := h.zoneFor(q.Name, q.Qtype)
+	if z == nil {
+		m.Rcode = dns.RcodeRefused
+		return ""
+	}
+	r := z.Lookup(q.Name, q.Qtype)
+	m.Rcode = r.Rcode
+	m.Authoritative = r.Authoritative
+	m.Answer, m.Ns, m.Extra = r.Answer, r.Authority, r.Additional
+	return z.origin
+}
+
+// zoneFor picks the deepest zone served whose origin is qname or an
+// ancestor of it. A DS RRset lives in the parent zone (RFC 4035 section
+// 3.1.4.1), so for DS at a zone's apex the parent is preferred when it is
+// served here too.
+func (h *Handler) zoneFor(qname string, qtype uint16) *Zone {
+	name := canonicalName(qname)
+	var apex *Zone
+	for _, z := range h.zones {
+		if !dns.IsSubDomain(z.origin, name) {
+			continue
+		}
+		if qtype == dns.TypeDS && z.origin == name && name != "." {
+			if apex == nil {
+				apex = z
+			}
+			continue
+		}
+		return z
+	}
+	return apex
+}
+
+// requestOPT returns the request's OPT record, if any, and reports whether
+// it has more than one, which RFC 6891 section 6.1.1 makes a FORMERR.
+func requestOPT(req *dns.Msg) (*dns.OPT, bool) {
+	var opt *dns.OPT
+	for _, rr := range req.Extra {
+		if o, ok := rr.(*dns.OPT); ok {
+			if opt != nil {
+				return nil, true
+			}
+			opt = o
+		}
+	}
+	return opt, false
+}

@@ -1,0 +1,188 @@
+package zones
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// testTimeout bounds every test that waits for something.
+const testTimeout = 30 * time.Second
+
+// testContext returns a context that ends with the test or after testTimeout.
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// testLogger sends logs, Debug included, to the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	t.Helper()
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// rrs parses zone-format lines, with absolute names and explicit TTLs, into
+// records; a bad line fails the test.
+func rrs(t *testing.T, lines ...string) []dns.RR {
+	t.Helper()
+	out := make([]dns.RR, 0, len(lines))
+	for _, line := range lines {
+		rr, err := dns.NewRR(line)
+		if err != nil || rr == nil {
+			t.Fatalf("bad expected record %q: %v", line, err)
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+// rrText returns the presentation form of each record.
+func rrText(records []dns.RR) []string {
+	out := make([]string, 0, len(records))
+	for _, rr := range records {
+		out = append(out, rr.String())
+	}
+	return out
+}
+
+// checkSection compares a section with the wanted zone-format lines, in
+// order, TTLs included.
+func checkSection(t *testing.T, section string, got []dns.RR, want ...string) {
+	t.Helper()
+	g, w := rrText(got), rrText(rrs(t, want...))
+	if !slices.Equal(g, w) {
+		t.Errorf("%s section:\ngot:\n  %s\nwant:\n  %s", section,
+			strings.Join(g, "\n  "), strings.Join(w, "\n  "))
+	}
+}
+
+// labZonesOnce parses the embedded lab once for all tests; Zones are immutable.
+var labZonesOnce = sync.OnceValues(LabZones)
+
+// labZoneSet returns the parsed lab zones.
+func labZoneSet(t *testing.T) []*Zone {
+	t.Helper()
+	zones, err := labZonesOnce()
+	if err != nil {
+		t.Fatalf("LabZones: %v", err)
+	}
+	return zones
+}
+
+// labZone returns the lab zone with the given origin.
+func labZone(t *testing.T, origin string) *Zone {
+	t.Helper()
+	for _, z := range labZoneSet(t) {
+		if z.Origin() == origin {
+			return z
+		}
+	}
+	t.Fatalf("no lab zone %s", origin)
+	return nil
+}
+
+// parseZone parses zone text that the test expects to be valid.
+func parseZone(t *testing.T, origin, text string) *Zone {
+	t.Helper()
+	z, err := Parse(strings.NewReader(text), origin, t.Name()+".zone")
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", origin, err)
+	}
+	return z
+}
+
+// startTestLab starts the lab on a free port and stops it when the test ends.
+func startTestLab(t *testing.T) *Lab {
+	t.Helper()
+	lab, err := StartLab(testContext(t), LabOptions{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("StartLab: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := lab.Close(); err != nil {
+			t.Errorf("Lab.Close: %v", err)
+		}
+	})
+	return lab
+}
+
+// recorder is a dns.ResponseWriter that keeps what the handler writes.
+type recorder struct {
+	remote net.Addr
+	msgs   []*dns.Msg
+	raw    [][]byte
+}
+
+// newRecorder returns a recorder for a query that came over UDP or TCP.
+func newRecorder(network string) *recorder {
+	if network == "tcp" {
+		return &recorder{remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
+	}
+	return &recorder{remote: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
+}
+
+func (r *recorder) LocalAddr() net.Addr {
+	return &net.UDPAddr{IP: net.IPv4(127, 53, 0, 1), Port: 53}
+}
+func (r *recorder) RemoteAddr() net.Addr { return r.remote }
+func (r *recorder) WriteMsg(m *dns.Msg) error {
+	b, err := m.Pack()
+	if err != nil {
+		return err
+	}
+	r.msgs = append(r.msgs, m)
+	r.raw = append(r.raw, b)
+	return nil
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.raw = append(r.raw, slices.Clone(b))
+	return len(b), nil
+}
+func (r *recorder) Close() error        { return nil }
+func (r *recorder) TsigStatus() error   { return nil }
+func (r *recorder) TsigTimersOnly(bool) {}
+func (r *recorder) Hijack()             {}
+
+// query builds a query message for name and type, class IN, RD clear.
+func query(name string, qtype uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.RecursionDesired = false
+	return m
+}
+
+// rootSOAQuestion asks for the root's SOA.
+var rootSOAQuestion = dns.Question{Name: ".", Qtype: dns.TypeSOA, Qclass: dns.ClassINET}
+
+// withClass sets the class of m's question.
+func withClass(m *dns.Msg, class uint16) *dns.Msg {
+	m.Question[0].Qclass = class
+	return m
+}
+
+// withOpcode sets m's opcode.
+func withOpcode(m *dns.Msg, opcode int) *dns.Msg {
+	m.Opcode = opcode
+	return m
+}
+
+// withQuestions replaces m's question section.
+func withQuestions(m *dns.Msg, qs ...dns.Question) *dns.Msg {
+	m.Question = qs
+	return m
+}
+
+// asResponse sets m's QR bit.
+func asResponse(m *dns.Msg) *dns.Msg {
+	m.Response = true
+	return m
+}

@@ -1,0 +1,301 @@
+package zones
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"path"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+//go:embed lab/*.zone
+var labFiles embed.FS
+
+// labFaults are the lab addresses that misbehave on purpose. An address
+// listed here serves no zone, whatever NS records point at it; every other
+// address serves the zones whose apex NS names resolve to it in the lab.
+var labFaults = map[netip.Addr]Fault{
+	netip.MustParseAddr("127.53.2.8"):  FaultRefuse, // ns1.partly-lame.com: lame beside the good ns2
+	netip.MustParseAddr("127.53.2.10"): FaultSilent, // ns1.partly-dead.com: dead beside the good ns2
+	netip.MustParseAddr("127.53.2.12"): FaultRefuse, // ns1.lame.com: the only server, lame
+	netip.MustParseAddr("127.53.2.13"): FaultSilent, // ns1.dead.com: the only server, dead
+}
+
+// labPrefix holds every lab server address: the lab never binds, and its
+// glue never points, anywhere else.
+var labPrefix = netip.MustParsePrefix("127.53.0.0/16")
+
+// The range a free lab port is drawn from when LabOptions.Port is 0: below
+// Linux's ephemeral range (32768-60999), so client sockets rarely hold it.
+const (
+	labPortMin      = 20000
+	labPortMax      = 32767
+	labPortAttempts = 50 // ports tried before giving up
+)
+
+// labShutdownTimeout bounds how long Close waits for the servers to stop.
+const labShutdownTimeout = 10 * time.Second
+
+// LabOptions configures StartLab.
+type LabOptions struct {
+	// Port is the one port every lab server listens on. 0 picks a free
+	// port in a high range, retrying while any address's port is taken.
+	Port int
+	// Logger receives lifecycle lines at Info and a line per query at
+	// Debug; nil discards.
+	Logger *slog.Logger
+}
+
+// LabServer describes one lab server.
+type LabServer struct {
+	// Addr is the server's address and port.
+	Addr netip.AddrPort
+	// Zones are the origins of the zones it serves, sorted; none for a
+	// faulty server.
+	Zones []string
+	// Fault is how it misbehaves.
+	Fault Fault
+}
+
+// Lab is the running lab: one Server per lab address, all on one port. It
+// is safe for concurrent use.
+type Lab struct {
+	port    int
+	servers []*Server // sorted by address
+	hints   string
+	log     *slog.Logger
+}
+
+// LabZones parses the lab's embedded master files, sorted by origin. Each
+// file lab/<zone>.zone holds the zone <zone>. (root.zone the root).
+func LabZones() ([]*Zone, error) {
+	files, err := fs.Glob(labFiles, "lab/*.zone")
+	if err != nil {
+		return nil, fmt.Errorf("list lab zones: %w", err)
+	}
+	var out []*Zone
+	for _, file := range files {
+		data, err := labFiles.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read lab zone %s: %w", file, err)
+		}
+		z, err := Parse(strings.NewReader(string(data)), labOrigin(path.Base(file)), file)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, z)
+	}
+	slices.SortFunc(out, func(a, b *Zone) int { return strings.Compare(a.origin, b.origin) })
+	return out, nil
+}
+
+// labOrigin returns the origin a lab file name stands for.
+func labOrigin(base string) string {
+	name := strings.TrimSuffix(base, ".zone")
+	if name == "root" {
+		return "."
+	}
+	return name + "."
+}
+
+// StartLab parses the lab zones, derives which address serves which zone
+// and starts every server. When it returns, every server listens on UDP and
+// TCP. Close stops them.
+func StartLab(ctx context.Context, opts LabOptions) (*Lab, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Port < 0 || opts.Port > 65535 {
+		return nil, fmt.Errorf("start lab: port %d: want 0 (any free port) or 1-65535", opts.Port)
+	}
+	zones, err := LabZones()
+	if err != nil {
+		return nil, fmt.Errorf("start lab: %w", err)
+	}
+	plan, err := labPlan(zones)
+	if err != nil {
+		return nil, fmt.Errorf("start lab: %w", err)
+	}
+	l := &Lab{log: log}
+	if opts.Port != 0 {
+		l.servers, err = startLabServers(ctx, plan, opts.Port, log)
+		l.port = opts.Port
+	} else {
+		for range labPortAttempts {
+			l.port = labPortMin + rand.IntN(labPortMax-labPortMin+1)
+			l.servers, err = startLabServers(ctx, plan, l.port, log)
+			if !errors.Is(err, syscall.EADDRINUSE) {
+				break
+			}
+			log.Debug("lab port taken, trying another", "port", l.port, "err", err)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start lab: %w", err)
+	}
+	if l.hints, err = labHints(zones, l.port); err != nil {
+		// Unreachable with valid lab data, which labPlan has checked; stop cleanly anyway.
+		return nil, errors.Join(fmt.Errorf("start lab: %w", err), l.Close())
+	}
+	log.Info("lab started", "port", l.port, "servers", len(l.servers), "zones", len(zones))
+	return l, nil
+}
+
+// startLabServers binds every planned address on port, and only if all
+// binds succeed starts them; on any failure nothing is left running.
+func startLabServers(ctx context.Context, plan []ServerOptions, port int, log *slog.Logger) ([]*Server, error) {
+	var bound []*Server
+	unbindAll := func() {
+		for _, s := range bound {
+			s.unbind()
+		}
+	}
+	for _, opts := range plan {
+		opts.Addr = netip.AddrPortFrom(opts.Addr.Addr(), uint16(port))
+		opts.Logger = log
+		s, err := newServer(opts)
+		if err == nil {
+			err = s.listen(ctx)
+		}
+		if err != nil {
+			unbindAll()
+			return nil, err
+		}
+		bound = append(bound, s)
+	}
+	for i, s := range bound {
+		if err := s.serve(ctx); err != nil {
+			// s cleaned up after itself: stop the ones before it, unbind the rest.
+			for _, rest := range bound[i+1:] {
+				rest.unbind()
+			}
+			return nil, errors.Join(err, stopServers(bound[:i]))
+		}
+	}
+	return bound, nil
+}
+
+// stopServers shuts servers down, bounded by labShutdownTimeout.
+func stopServers(servers []*Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), labShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Port returns the port every lab server listens on.
+func (l *Lab) Port() int { return l.port }
+
+// Hints returns root hints for the lab in the format of IANA's named.root
+// (NS and A lines), readable by Unbound's root-hints and by
+// dns.NewZoneParser. Glue carries no port: a resolver must send every
+// query to Port.
+func (l *Lab) Hints() string { return l.hints }
+
+// Queries returns the total number of queries all lab servers have
+// received so far.
+func (l *Lab) Queries() uint64 {
+	var n uint64
+	for _, s := range l.servers {
+		n += s.Queries()
+	}
+	return n
+}
+
+// Servers describes the lab's servers, sorted by address.
+func (l *Lab) Servers() []LabServer {
+	out := make([]LabServer, 0, len(l.servers))
+	for _, s := range l.servers {
+		out = append(out, LabServer{Addr: s.Addr(), Zones: s.Zones(), Fault: s.Fault()})
+	}
+	return out
+}
+
+// Close stops every lab server and waits for them.
+func (l *Lab) Close() error {
+	if err := stopServers(l.servers); err != nil {
+		return fmt.Errorf("stop lab: %w", err)
+	}
+	l.log.Info("lab stopped", "port", l.port)
+	return nil
+}
+
+// labPlan derives the lab's servers from its data: each address of each
+// name in a zone's apex NS RRset (A records anywhere in the lab) serves that
+// zone, unless labFaults lists the address. Ports are left 0. The plan is
+// sorted by address.
+func labPlan(zones []*Zone) ([]ServerOptions, error) {
+	addrs := labAddresses(zones)
+	served := make(map[netip.Addr][]*Zone)
+	for a := range labFaults {
+		served[a] = nil
+	}
+	for _, z := range zones {
+		for _, ns := range z.NS() {
+			host := canonicalName(ns.Ns)
+			list := addrs[host]
+			if len(list) == 0 {
+				return nil, fmt.Errorf("zone %s: name server %s has no A record in the lab", z.origin, host)
+			}
+			for _, a := range list {
+				if !labPrefix.Contains(a) {
+					return nil, fmt.Errorf("zone %s: name server %s address %s outside %s", z.origin, host, a, labPrefix)
+				}
+				if _, faulty := labFaults[a]; !faulty && !slices.Contains(served[a], z) {
+					served[a] = append(served[a], z)
+				}
+			}
+		}
+	}
+	plan := make([]ServerOptions, 0, len(served))
+	for a, zs := range served {
+		if !labPrefix.Contains(a) {
+			return nil, fmt.Errorf("fault address %s outside %s", a, labPrefix)
+		}
+		plan = append(plan, ServerOptions{Addr: netip.AddrPortFrom(a, 0), Zones: zs, Fault: labFaults[a]})
+	}
+	slices.SortFunc(plan, func(a, b ServerOptions) int { return a.Addr.Compare(b.Addr) })
+	return plan, nil
+}
+
+// labAddresses maps every owner name with A records anywhere in zones
+// (authoritative data or glue) to its addresses, deduplicated and sorted.
+func labAddresses(zones []*Zone) map[string][]netip.Addr {
+	out := make(map[string][]netip.Addr)
+	for _, z := range zones {
+		for _, rr := range z.Records() {
+			a, ok := rr.(*dns.A)
+			if !ok {
+				continue
+			}
+			addr, ok := netip.AddrFromSlice(a.A)
+			if !ok {
+				continue
+			}
+			addr = addr.Unmap()
+			if !slices.Contains(out[a.Hdr.Name], addr) {
+				out[a.Hdr.Name] = append(out[a.Hdr.Name], addr)
+			}
+		}
+	}
+	for _, list := range out {
+		slices.SortFunc(list, netip.Addr.Compare)
+	}
+	return out
+}
