@@ -1,0 +1,29 @@
+package resolver
+
+import "errors"
+
+// Outcomes of a failed resolution that callers branch on with errors.Is.
+// NXDOMAIN and NODATA are not errors: they are answers.
+var (
+	// ErrNoReachableAuthority means that no server of a zone on the path
+	// gave a usable reply: all timed out, refused, failed or were lame.
+	ErrNoReachableAuthority = errors.New("no reachable authority")
+
+	// ErrBudgetExceeded means a limit of limits.go was reached: too many
+	// referrals, CNAME hops, upstream queries or nested sub-resolutions.
+	ErrBudgetExceeded = errors.New("resolution budget exceeded")
+
+	// ErrLoop means the walk came back to where it had been: a CNAME loop,
+	// or name servers whose addresses can only be found through themselves.
+	ErrLoop = errors.New("resolution loop")
+
+	// ErrLameDelegation means a server did not answer for the zone it was
+	// delegated: REFUSED, an upward referral, or an empty non-authoritative
+	// reply. It is wrapped inside ErrNoReachableAuthority when every server
+	// of a zone is lame.
+	ErrLameDelegation = errors.New("lame delegation")
+
+	// ErrBadReply means a reply did not match its query (ID, question) or
+	// could not be used at all.
+	ErrBadReply = errors.New("bad reply")
+)

@@ -1,0 +1,130 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Exchanger sends one query to one server and returns its reply. The
+// resolver never touches the network except through an Exchanger, so tests
+// can replace the network with fake servers.
+type Exchanger interface {
+	// Exchange sends query to server, honouring ctx, and returns a reply
+	// that matches the query (ID and question), or an error.
+	Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error)
+}
+
+// Response is a server's reply and how it was obtained.
+type Response struct {
+	Msg *dns.Msg
+	RTT time.Duration // from sending the query to receiving the reply used
+	TCP bool          // the UDP reply was truncated and this one came over TCP
+}
+
+// ErrTimeout marks an exchange that got no reply in time.
+var ErrTimeout = errors.New("timeout")
+
+// NetExchanger is the real network: UDP first, then TCP when the UDP reply
+// is truncated (RFC 7766 section 5). Every exchange dials a fresh socket, so
+// each query leaves from a new random source port (RFC 5452 section 9.2).
+// The zero value is ready to use and safe for concurrent use.
+type NetExchanger struct {
+	// Timeout bounds each transport attempt; zero means DefaultAttemptTimeout.
+	Timeout time.Duration
+}
+
+// Exchange implements Exchanger.
+func (e NetExchanger) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error) {
+	reply, rtt, err := e.once(ctx, "udp", query, server)
+	if err != nil {
+		return Response{}, err
+	}
+	if !reply.Truncated {
+		return Response{Msg: reply, RTT: rtt}, nil
+	}
+	reply, rtt, err = e.once(ctx, "tcp", query, server)
+	if err != nil {
+		return Response{}, fmt.Errorf("after truncated UDP reply: %w", err)
+	}
+	return Response{Msg: reply, RTT: rtt, TCP: true}, nil
+}
+
+func (e NetExchanger) once(ctx context.Context, network string, query *dns.Msg, server netip.AddrPort) (*dns.Msg, time.Duration, error) {
+	timeout := e.Timeout
+	if timeout <= 0 {
+		timeout = DefaultAttemptTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	client := &dns.Client{Net: network, UDPSize: ednsBufferSize}
+	conn, err := client.DialContext(ctx, server.String())
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s %s: %w", network, server, classifyNetErr(ctx, err))
+	}
+	// Closing the socket is what unblocks a read when the caller gives up
+	// before the deadline.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() }) // a second Close only reports "already closed"
+	defer stop()
+	defer conn.Close()
+
+	reply, rtt, err := client.ExchangeWithConnContext(ctx, query, conn)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s %s: %w", network, server, classifyNetErr(ctx, err))
+	}
+	if err := checkReply(query, reply); err != nil {
+		return nil, 0, fmt.Errorf("%s %s: %w", network, server, err)
+	}
+	return reply, rtt, nil
+}
+
+// classifyNetErr turns the ways a socket reports "no answer in time" into
+// ErrTimeout, keeping the original error too.
+func classifyNetErr(ctx context.Context, err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return err
+}
+
+// checkReply rejects a reply that does not answer query: wrong ID, not a
+// response, another opcode, or another question. A failure reply (FORMERR,
+// NOTIMP, REFUSED, SERVFAIL) may leave the question out; RFC 6891 section 7
+// and common servers do.
+func checkReply(query, reply *dns.Msg) error {
+	switch {
+	case reply.Id != query.Id:
+		return fmt.Errorf("%w: ID %d, want %d", ErrBadReply, reply.Id, query.Id)
+	case !reply.Response:
+		return fmt.Errorf("%w: QR bit clear", ErrBadReply)
+	case reply.Opcode != query.Opcode:
+		return fmt.Errorf("%w: opcode %s, want %s", ErrBadReply, dns.OpcodeToString[reply.Opcode], dns.OpcodeToString[query.Opcode])
+	}
+	if len(reply.Question) == 0 && reply.Rcode != dns.RcodeSuccess && reply.Rcode != dns.RcodeNameError {
+		return nil
+	}
+	if len(reply.Question) != 1 || !sameQuestion(reply.Question[0], query.Question[0]) {
+		return fmt.Errorf("%w: question %v, want %v", ErrBadReply, reply.Question, query.Question[0])
+	}
+	return nil
+}
+
+// sameQuestion compares questions, ignoring the case of the name (RFC 4343).
+func sameQuestion(a, b dns.Question) bool {
+	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
+}
+
+// ExchangerFunc adapts a function to an Exchanger.
+type ExchangerFunc func(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error)
+
+// Exchange implements Exchanger.
+func (f ExchangerFunc) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error) {
+	return f(ctx, query, server)
+}

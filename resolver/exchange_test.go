@@ -1,0 +1,188 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// startServer runs h on 127.0.0.1 over UDP and TCP on one free port and
+// stops it when the test ends.
+func startServer(t *testing.T, h dns.HandlerFunc) netip.AddrPort {
+	t.Helper()
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+		ln, err := net.Listen("tcp", addr.String())
+		if err != nil {
+			pc.Close()
+			continue
+		}
+		for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
+			started := make(chan struct{})
+			srv.NotifyStartedFunc = func() { close(started) }
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = srv.ActivateAndServe() // returns when shut down
+			}()
+			<-started
+			t.Cleanup(func() {
+				_ = srv.Shutdown() // the test is over; nothing to report
+				<-done
+			})
+		}
+		return addr
+	}
+	t.Fatal("no free port for UDP and TCP")
+	return netip.AddrPort{}
+}
+
+func query(name string, qtype uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.RecursionDesired = false
+	m.SetEdns0(ednsBufferSize, false)
+	return m
+}
+
+func TestNetExchangerFallsBackToTCP(t *testing.T) {
+	addr := startServer(t, func(w dns.ResponseWriter, req *dns.Msg) {
+		reply := new(dns.Msg)
+		reply.SetReply(req)
+		for i := range 60 {
+			rr, _ := dns.NewRR("big.test. 60 IN TXT \"" + strings.Repeat("x", 50) + string(rune('a'+i%26)) + "\"")
+			reply.Answer = append(reply.Answer, rr)
+		}
+		if _, udp := w.RemoteAddr().(*net.UDPAddr); udp {
+			reply.Truncate(ednsBufferSize)
+		}
+		_ = w.WriteMsg(reply)
+	})
+	resp, err := NetExchanger{Timeout: 2 * time.Second}.Exchange(t.Context(), query("big.test.", dns.TypeTXT), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.TCP || resp.Msg.Truncated || len(resp.Msg.Answer) != 60 {
+		t.Errorf("TCP %v, truncated %v, %d records; want the full answer over TCP", resp.TCP, resp.Msg.Truncated, len(resp.Msg.Answer))
+	}
+}
+
+func TestNetExchangerRejectsMismatches(t *testing.T) {
+	tests := []struct {
+		name   string
+		mangle func(*dns.Msg)
+	}{
+		{"other question", func(m *dns.Msg) { m.Question[0].Name = "evil.test." }},
+		{"other type", func(m *dns.Msg) { m.Question[0].Qtype = dns.TypeMX }},
+		{"no question", func(m *dns.Msg) { m.Question = nil }},
+		{"not a response", func(m *dns.Msg) { m.Response = false }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := startServer(t, func(w dns.ResponseWriter, req *dns.Msg) {
+				reply := new(dns.Msg)
+				reply.SetReply(req)
+				tc.mangle(reply)
+				_ = w.WriteMsg(reply)
+			})
+			_, err := NetExchanger{Timeout: 2 * time.Second}.Exchange(t.Context(), query("www.test.", dns.TypeA), addr)
+			if !errors.Is(err, ErrBadReply) {
+				t.Errorf("error %v, want %v", err, ErrBadReply)
+			}
+		})
+	}
+}
+
+func TestNetExchangerIgnoresCaseOfEchoedName(t *testing.T) {
+	addr := startServer(t, func(w dns.ResponseWriter, req *dns.Msg) {
+		reply := new(dns.Msg)
+		reply.SetReply(req)
+		reply.Question[0].Name = strings.ToUpper(reply.Question[0].Name)
+		_ = w.WriteMsg(reply)
+	})
+	if _, err := (NetExchanger{Timeout: 2 * time.Second}).Exchange(t.Context(), query("www.test.", dns.TypeA), addr); err != nil {
+		t.Errorf("reply with the name in another case rejected: %v", err)
+	}
+}
+
+func TestNetExchangerTimesOut(t *testing.T) {
+	addr := startServer(t, func(dns.ResponseWriter, *dns.Msg) {}) // never answers
+	start := time.Now()
+	_, err := NetExchanger{Timeout: 100 * time.Millisecond}.Exchange(t.Context(), query("www.test.", dns.TypeA), addr)
+	if !errors.Is(err, ErrTimeout) {
+		t.Errorf("error %v, want %v", err, ErrTimeout)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %v for a 100ms timeout", took)
+	}
+}
+
+func TestNetExchangerStopsWhenCallerGivesUp(t *testing.T) {
+	addr := startServer(t, func(dns.ResponseWriter, *dns.Msg) {})
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := NetExchanger{Timeout: time.Minute}.Exchange(ctx, query("www.test.", dns.TypeA), addr)
+		errc <- err
+	}()
+	cancel()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("exchange succeeded after cancel")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("exchange still blocked 10s after its context was cancelled")
+	}
+}
+
+func TestHints(t *testing.T) {
+	iana, err := IANAHints()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(iana) != 13 {
+		t.Errorf("%d IANA root servers, want 13", len(iana))
+	}
+	for _, s := range iana {
+		var v4, v6 int
+		for _, a := range s.Addrs {
+			if a.Is4() {
+				v4++
+			} else {
+				v6++
+			}
+		}
+		if v4 != 1 || v6 != 1 {
+			t.Errorf("%s has %d IPv4 and %d IPv6 addresses, want one of each", s.Name, v4, v6)
+		}
+	}
+
+	bad := []struct{ name, text string }{
+		{"empty", ""},
+		{"no address", ".  3600000 NS a.root.test.\n"},
+		{"NS below the root", "test. 3600000 NS a.root.test.\na.root.test. 3600000 A 127.0.0.1\n"},
+		{"syntax error", ". 3600000 NS\n"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			if h, err := ParseHints(strings.NewReader(tc.text), "test"); err == nil {
+				t.Errorf("ParseHints accepted %q as %v", tc.text, h)
+			}
+		})
+	}
+	h, err := ParseHints(strings.NewReader(". 3600000 NS a.root.test.\n. 3600000 NS b.root.test.\na.root.test. 3600000 A 127.0.0.1\n"), "test")
+	if err != nil || len(h) != 1 || h[0].Addrs[0] != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("ParseHints with one addressless server: %v, %v; want the one with an address", h, err)
+	}
+}

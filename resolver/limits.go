@@ -1,0 +1,42 @@
+package resolver
+
+import "time"
+
+// Budgets. Each bounds a loop that a broken or hostile DNS tree could
+// otherwise keep going forever (compare Unbound's iterator.h MAX_* values).
+const (
+	// maxReferralDepth bounds the referrals followed while looking up one
+	// name. Real trees are rarely more than six cuts deep.
+	maxReferralDepth = 24
+
+	// maxChainLength bounds the CNAME and DNAME hops chased for one client
+	// question (Unbound allows 11 restarts).
+	maxChainLength = 12
+
+	// maxUpstreamQueries bounds the exchanges sent for one client question,
+	// sub-resolutions of glueless name servers included.
+	maxUpstreamQueries = 64
+
+	// maxSubResolutionDepth bounds how deeply glueless name server lookups
+	// may nest (a server whose own servers are glueless, and so on).
+	maxSubResolutionDepth = 4
+
+	// maxNSAddressLookups bounds how many glueless server names of one zone
+	// are resolved while looking for one that answers.
+	maxNSAddressLookups = 4
+)
+
+// Timeouts.
+const (
+	// DefaultTimeout bounds one whole resolution when Options.Timeout is
+	// zero. It stays under the 5 s a stub such as dig waits before retrying.
+	DefaultTimeout = 4 * time.Second
+
+	// DefaultAttemptTimeout bounds one exchange with one server (UDP, and
+	// again TCP after truncation) when NetExchanger.Timeout is zero.
+	DefaultAttemptTimeout = 800 * time.Millisecond
+)
+
+// ednsBufferSize is the UDP payload size advertised upstream: the DNS Flag
+// Day 2020 value, which avoids IP fragmentation on nearly every path.
+const ednsBufferSize = 1232

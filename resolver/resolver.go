@@ -1,0 +1,237 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Cache is what the resolver needs from a cache. Everything it returns is
+// the caller's to modify, and TTLs are the remaining ones at now.
+type Cache interface {
+	// Answer returns the cached reply to q.
+	Answer(q dns.Question, now time.Time) (*dns.Msg, bool)
+	// StoreAnswer caches m as the reply to q, if it may be cached, and
+	// returns the reply as the cache will serve it (TTLs capped by its
+	// limits), or m itself when it was not cached.
+	StoreAnswer(q dns.Question, m *dns.Msg, now time.Time) *dns.Msg
+	// Delegation returns the cached referral (NS in the authority
+	// section, glue in the additional) for exactly zone.
+	Delegation(zone string, now time.Time) (*dns.Msg, bool)
+	// StoreDelegation caches the referral m for zone.
+	StoreDelegation(zone string, m *dns.Msg, now time.Time)
+}
+
+// Clock tells the time; tests move a fake one by hand.
+type Clock interface {
+	Now() time.Time
+}
+
+// Options configures a Resolver. Hints and UpstreamPort are required: the
+// resolver never chooses the real root servers by itself.
+type Options struct {
+	Hints        Hints  // root servers to start from
+	UpstreamPort uint16 // port every upstream server is asked on
+	IPv6         bool   // also ask servers at IPv6 addresses
+
+	// AllowUpstream, when not empty, is the only space of addresses the
+	// resolver will send queries to; a server elsewhere is skipped as if
+	// it had no address. The lab sets it to loopback.
+	AllowUpstream []netip.Prefix
+
+	Timeout   time.Duration // bound on one resolution; 0: DefaultTimeout
+	Exchanger Exchanger     // nil: NetExchanger{}
+	Cache     Cache         // nil: nothing is cached
+	Clock     Clock         // nil: the system clock
+	Rand      rand.Source   // query IDs and server order; nil: a random seed
+	Logger    *slog.Logger  // nil: discard
+}
+
+// Stats are the resolver's counters since it was created.
+type Stats struct {
+	UpstreamQueries  uint64 // exchanges started
+	UpstreamTimeouts uint64 // exchanges that got no reply in time
+	TCPFallbacks     uint64 // exchanges retried over TCP after truncation
+	UpstreamErrors   uint64 // other failed exchanges (network errors, bad replies)
+}
+
+// Resolver resolves questions by iteration. It is safe for concurrent use.
+type Resolver struct {
+	hints   Hints
+	port    uint16
+	ipv6    bool
+	allow   []netip.Prefix
+	timeout time.Duration
+	exch    Exchanger
+	cache   optionalCache
+	clock   Clock
+	log     *slog.Logger
+
+	randMu sync.Mutex
+	rand   *rand.Rand
+
+	primed atomic.Bool
+	stats  struct {
+		queries, timeouts, tcp, errors atomic.Uint64
+	}
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// New returns a Resolver, or an error if opts are incomplete.
+func New(opts Options) (*Resolver, error) {
+	if len(opts.Hints) == 0 {
+		return nil, errors.New("new resolver: no root hints")
+	}
+	if opts.UpstreamPort == 0 {
+		return nil, errors.New("new resolver: no upstream port")
+	}
+	r := &Resolver{
+		hints:   opts.Hints,
+		port:    opts.UpstreamPort,
+		ipv6:    opts.IPv6,
+		allow:   opts.AllowUpstream,
+		timeout: opts.Timeout,
+		exch:    opts.Exchanger,
+		cache:   optionalCache{opts.Cache},
+		clock:   opts.Clock,
+		log:     opts.Logger,
+	}
+	if r.timeout <= 0 {
+		r.timeout = DefaultTimeout
+	}
+	if r.exch == nil {
+		r.exch = NetExchanger{}
+	}
+	if r.clock == nil {
+		r.clock = systemClock{}
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	src := opts.Rand
+	if src == nil {
+		src = rand.NewChaCha8(randomSeed())
+	}
+	r.rand = rand.New(src)
+	return r, nil
+}
+
+func randomSeed() [32]byte {
+	var seed [32]byte
+	for i := 0; i < len(seed); i += 8 {
+		v := rand.Uint64() // the runtime's generator, randomly seeded at start
+		for j := range 8 {
+			seed[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return seed
+}
+
+// Resolve answers q. The result holds the rcode, the answer section (with
+// any CNAME/DNAME chain first) and, for a negative answer, the SOA in the
+// authority section; header fields other than Rcode are not set. The
+// message is the caller's. An error means no answer could be found; it
+// wraps one of the sentinels of errors.go or a context error.
+func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	w := r.newWalk(ctx)
+	m, err := w.resolveGuarded(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], err)
+	}
+	return m, nil
+}
+
+// Prime asks the hinted root servers for the root's NS RRset (RFC 8109)
+// and caches the answer, with its addresses, as the root delegation.
+func (r *Resolver) Prime(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	w := r.newWalk(ctx)
+	if err := w.prime(ctx); err != nil {
+		return fmt.Errorf("prime root: %w", err)
+	}
+	r.primed.Store(true)
+	return nil
+}
+
+// Primed reports whether Prime has succeeded at least once.
+func (r *Resolver) Primed() bool { return r.primed.Load() }
+
+// Stats returns a snapshot of the counters.
+func (r *Resolver) Stats() Stats {
+	return Stats{
+		UpstreamQueries:  r.stats.queries.Load(),
+		UpstreamTimeouts: r.stats.timeouts.Load(),
+		TCPFallbacks:     r.stats.tcp.Load(),
+		UpstreamErrors:   r.stats.errors.Load(),
+	}
+}
+
+// newID returns a random query ID (RFC 5452 section 4.3).
+func (r *Resolver) newID() uint16 {
+	r.randMu.Lock()
+	defer r.randMu.Unlock()
+	return uint16(r.rand.Uint32())
+}
+
+// shuffle puts servers in a random order, those with known addresses first.
+func (r *Resolver) shuffle(servers []NameServer) []NameServer {
+	out := make([]NameServer, 0, len(servers))
+	var glueless []NameServer
+	for _, s := range servers {
+		if len(s.Addrs) > 0 {
+			out = append(out, s)
+		} else {
+			glueless = append(glueless, s)
+		}
+	}
+	glued := len(out)
+	out = append(out, glueless...)
+	r.randMu.Lock()
+	defer r.randMu.Unlock()
+	r.rand.Shuffle(glued, func(i, j int) { out[i], out[j] = out[j], out[i] })
+	rest := out[glued:]
+	r.rand.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	return out
+}
+
+// usable filters addrs down to those the resolver may send to.
+func (r *Resolver) usable(addrs []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range addrs {
+		a = a.Unmap()
+		if a.Is6() && !r.ipv6 {
+			continue
+		}
+		if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
+			continue
+		}
+		if len(r.allow) > 0 && !containsAddr(r.allow, a) {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

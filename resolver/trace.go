@@ -1,0 +1,127 @@
+package resolver
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// EventKind says which step of a walk an Event describes.
+type EventKind uint8
+
+// The steps of a walk.
+const (
+	// EventCacheHit: the answer to Question came from the cache.
+	EventCacheHit EventKind = iota + 1
+	// EventStart: the lookup of Question starts at Zone, whose servers
+	// came from the cache or, for the root, from the hints (Target says which).
+	EventStart
+	// EventQuery: Question is about to be sent to Server at Addr.
+	EventQuery
+	// EventReply: Server answered; Outcome classifies the reply.
+	EventReply
+	// EventError: the exchange with Server failed (Err says why).
+	EventError
+	// EventRestart: the answer was a CNAME or DNAME; the walk goes on at Target.
+	EventRestart
+	// EventSubResolve: Server has no known address; the walk resolves
+	// Target (its name) first, one Depth deeper.
+	EventSubResolve
+)
+
+var eventNames = [...]string{
+	EventCacheHit:   "cache-hit",
+	EventStart:      "start",
+	EventQuery:      "query",
+	EventReply:      "reply",
+	EventError:      "error",
+	EventRestart:    "restart",
+	EventSubResolve: "sub-resolve",
+}
+
+// String returns a short lower-case name for the kind.
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return "unknown"
+}
+
+// Event is one step of a walk. Fields that do not apply to a kind are zero.
+type Event struct {
+	Kind     EventKind
+	Depth    int // 0 for the client's question, +1 per nested sub-resolution
+	Question dns.Question
+	Zone     string         // the zone whose servers are being asked
+	Server   string         // name of the server asked
+	Addr     netip.AddrPort // where it was asked
+	RTT      time.Duration
+	TCP      bool     // the reply came over TCP after truncation
+	Outcome  string   // for EventReply: answer, nxdomain, nodata, referral, lame, failure
+	Target   string   // referral: child zone; restart: new name; sub-resolve: server name
+	Reply    *dns.Msg // the reply as received; shared, must not be modified
+	Err      error
+}
+
+// Tracer observes the steps of a walk. Event is called synchronously, in
+// order, from the goroutine doing the resolution.
+type Tracer interface {
+	Event(Event)
+}
+
+// TracerFunc adapts a function to a Tracer.
+type TracerFunc func(Event)
+
+// Event implements Tracer.
+func (f TracerFunc) Event(e Event) { f(e) }
+
+type tracerKey struct{}
+
+// WithTracer returns a context whose resolutions report every step to t,
+// in the manner of net/http/httptrace.
+func WithTracer(ctx context.Context, t Tracer) context.Context {
+	return context.WithValue(ctx, tracerKey{}, t)
+}
+
+func tracerFrom(ctx context.Context) Tracer {
+	t, _ := ctx.Value(tracerKey{}).(Tracer)
+	return t
+}
+
+// logEvent writes e at Debug level with the project's fixed keys.
+func logEvent(ctx context.Context, log *slog.Logger, e Event) {
+	attrs := []slog.Attr{
+		slog.String("step", e.Kind.String()),
+		slog.Int("depth", e.Depth),
+		slog.String("qname", e.Question.Name),
+		slog.String("qtype", dns.TypeToString[e.Question.Qtype]),
+	}
+	if e.Zone != "" {
+		attrs = append(attrs, slog.String("zone", e.Zone))
+	}
+	if e.Server != "" {
+		attrs = append(attrs, slog.String("server", e.Server))
+	}
+	if e.Addr.IsValid() {
+		attrs = append(attrs, slog.String("addr", e.Addr.String()))
+	}
+	if e.Kind == EventReply {
+		attrs = append(attrs, slog.String("outcome", e.Outcome), slog.Duration("duration", e.RTT))
+		if e.Reply != nil {
+			attrs = append(attrs, slog.String("rcode", dns.RcodeToString[e.Reply.Rcode]))
+		}
+		if e.TCP {
+			attrs = append(attrs, slog.Bool("tcp", true))
+		}
+	}
+	if e.Target != "" {
+		attrs = append(attrs, slog.String("target", e.Target))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	log.LogAttrs(ctx, slog.LevelDebug, "walk", attrs...)
+}
