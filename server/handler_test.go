@@ -1,0 +1,277 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/resolver"
+)
+
+// fakeResolver answers from a function.
+type fakeResolver func(ctx context.Context, q dns.Question) (*dns.Msg, error)
+
+func (f fakeResolver) Resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
+	return f(ctx, q)
+}
+
+// wwwResolver answers www.example.com A with n TXT-sized records, anything
+// else with NXDOMAIN.
+func answering(t testing.TB, n int) fakeResolver {
+	t.Helper()
+	return func(_ context.Context, q dns.Question) (*dns.Msg, error) {
+		m := new(dns.Msg)
+		if !strings.EqualFold(q.Name, "www.example.com.") {
+			m.Rcode = dns.RcodeNameError
+			soa, _ := dns.NewRR("example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300")
+			m.Ns = []dns.RR{soa}
+			return m, nil
+		}
+		for i := range n {
+			rr, err := dns.NewRR(fmt.Sprintf("www.example.com. 60 IN TXT \"record %03d %s\"", i, strings.Repeat("x", 40)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Answer = append(m.Answer, rr)
+		}
+		return m, nil
+	}
+}
+
+var loopbackACL = ACL{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+
+func newTestHandler(t testing.TB, res Resolver, log *slog.Logger) *Handler {
+	t.Helper()
+	h, err := NewHandler(HandlerOptions{Resolver: res, ACL: loopbackACL, Metrics: NewMetrics(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func newQuery(name string, qtype uint16, edns uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.Id = 4242
+	if edns > 0 {
+		m.SetEdns0(edns, false)
+	}
+	return m
+}
+
+func TestHandler(t *testing.T) {
+	tests := []struct {
+		name      string
+		query     func() *dns.Msg
+		client    *recorder
+		res       Resolver
+		wantRcode int
+		wantNone  bool // no reply at all
+		wantTC    bool
+		wantCount int // answer records
+		wantEDE   uint16
+		wantOPT   bool
+	}{
+		{name: "answer", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeTXT, 0) },
+			client: udpClient("127.0.0.1"), res: answering(t, 2), wantCount: 2},
+		{name: "NXDOMAIN", query: func() *dns.Msg { return newQuery("nope.example.com.", dns.TypeA, 1232) },
+			client: udpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeNameError, wantOPT: true},
+		{name: "client outside the ACL", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeTXT, 0) },
+			client: udpClient("203.0.113.7"), res: answering(t, 1), wantRcode: dns.RcodeRefused},
+		{name: "a response is never answered", query: func() *dns.Msg {
+			m := newQuery("www.example.com.", dns.TypeA, 0)
+			m.Response = true
+			return m
+		}, client: udpClient("127.0.0.1"), res: answering(t, 1), wantNone: true},
+		{name: "UPDATE is not implemented", query: func() *dns.Msg {
+			m := newQuery("example.com.", dns.TypeSOA, 0)
+			m.Opcode = dns.OpcodeUpdate
+			return m
+		}, client: udpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeNotImplemented},
+		{name: "no question", query: func() *dns.Msg {
+			m := newQuery("example.com.", dns.TypeSOA, 0)
+			m.Question = nil
+			return m
+		}, client: udpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeFormatError},
+		{name: "two questions", query: func() *dns.Msg {
+			m := newQuery("example.com.", dns.TypeSOA, 0)
+			m.Question = append(m.Question, m.Question[0])
+			return m
+		}, client: udpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeFormatError},
+		{name: "EDNS version 1", query: func() *dns.Msg {
+			m := newQuery("www.example.com.", dns.TypeA, 1232)
+			m.IsEdns0().SetVersion(1)
+			return m
+		}, client: udpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeBadVers, wantOPT: true},
+		{name: "CHAOS class", query: func() *dns.Msg {
+			m := newQuery("version.bind.", dns.TypeTXT, 0)
+			m.Question[0].Qclass = dns.ClassCHAOS
+			return m
+		}, client: udpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeRefused},
+		{name: "zone transfer", query: func() *dns.Msg { return newQuery("example.com.", dns.TypeAXFR, 0) },
+			client: tcpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeRefused},
+		{name: "resolution failure is SERVFAIL with EDE", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 1232) },
+			client: udpClient("127.0.0.1"),
+			res: fakeResolver(func(context.Context, dns.Question) (*dns.Msg, error) {
+				return nil, fmt.Errorf("resolve: %w", resolver.ErrNoReachableAuthority)
+			}),
+			wantRcode: dns.RcodeServerFailure, wantOPT: true, wantEDE: dns.ExtendedErrorCodeNoReachableAuthority},
+		{name: "no EDNS: truncated at 512", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeTXT, 0) },
+			client: udpClient("127.0.0.1"), res: answering(t, 30), wantTC: true, wantCount: -1},
+		{name: "EDNS 4096: truncated at our 1232", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeTXT, 4096) },
+			client: udpClient("127.0.0.1"), res: answering(t, 30), wantTC: true, wantCount: -1, wantOPT: true},
+		{name: "TCP: never truncated", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeTXT, 0) },
+			client: tcpClient("127.0.0.1"), res: answering(t, 30), wantCount: 30},
+		{name: "panic becomes SERVFAIL", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 0) },
+			client:    udpClient("127.0.0.1"),
+			res:       fakeResolver(func(context.Context, dns.Question) (*dns.Msg, error) { panic("boom") }),
+			wantRcode: dns.RcodeServerFailure},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			h := newTestHandler(t, tc.res, slog.New(slog.NewTextHandler(&logs, nil)))
+			q := tc.query()
+			h.ServeDNS(tc.client, q)
+			if tc.wantNone {
+				if tc.client.writes != 0 {
+					t.Fatalf("replied %v", tc.client.msg)
+				}
+				return
+			}
+			got := tc.client.msg
+			if tc.client.writes != 1 || got == nil {
+				t.Fatalf("%d replies, want 1", tc.client.writes)
+			}
+			if got.Rcode != tc.wantRcode {
+				t.Errorf("rcode %s, want %s", dns.RcodeToString[got.Rcode], dns.RcodeToString[tc.wantRcode])
+			}
+			if got.Id != q.Id || !got.Response || !got.RecursionAvailable || got.Authoritative {
+				t.Errorf("header id=%d qr=%v ra=%v aa=%v, want id=%d qr ra !aa", got.Id, got.Response, got.RecursionAvailable, got.Authoritative, q.Id)
+			}
+			if len(q.Question) == 1 && (len(got.Question) != 1 || got.Question[0] != q.Question[0]) {
+				t.Errorf("question %v, want %v echoed", got.Question, q.Question)
+			}
+			if got.Truncated != tc.wantTC {
+				t.Errorf("TC %v, want %v", got.Truncated, tc.wantTC)
+			}
+			if tc.wantCount >= 0 && len(got.Answer) != tc.wantCount {
+				t.Errorf("%d answer records, want %d", len(got.Answer), tc.wantCount)
+			}
+			if (got.IsEdns0() != nil) != tc.wantOPT {
+				t.Errorf("OPT in reply %v, want %v", got.IsEdns0() != nil, tc.wantOPT)
+			}
+			if limit := udpLimit(q, tc.client); len(tc.client.packed) > limit {
+				t.Errorf("reply of %d bytes, client limit %d", len(tc.client.packed), limit)
+			}
+			if tc.wantEDE != 0 {
+				if ede := findEDE(got); ede == nil || ede.InfoCode != tc.wantEDE {
+					t.Errorf("EDE %v, want code %d", ede, tc.wantEDE)
+				}
+			}
+			if strings.Contains(tc.name, "panic") != strings.Contains(logs.String(), "panic") {
+				t.Errorf("logs: %s", logs.String())
+			}
+		})
+	}
+}
+
+func udpLimit(q *dns.Msg, w *recorder) int {
+	if !isUDP(w) {
+		return dns.MaxMsgSize
+	}
+	if opt := q.IsEdns0(); opt != nil {
+		return int(min(opt.UDPSize(), ednsBufferSize))
+	}
+	return dns.MinMsgSize
+}
+
+func findEDE(m *dns.Msg) *dns.EDNS0_EDE {
+	if opt := m.IsEdns0(); opt != nil {
+		for _, o := range opt.Option {
+			if ede, ok := o.(*dns.EDNS0_EDE); ok {
+				return ede
+			}
+		}
+	}
+	return nil
+}
+
+func TestACL(t *testing.T) {
+	acl := ACL{
+		Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		Deny:  []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")},
+	}
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"10.1.2.3", true},
+		{"10.9.1.1", false}, // deny wins
+		{"::ffff:10.1.2.3", true},
+		{"::1", true},
+		{"127.0.0.1", false},
+		{"fe80::1%eth0", false},
+	}
+	for _, tc := range tests {
+		if got := acl.Allows(netip.MustParseAddr(tc.addr)); got != tc.want {
+			t.Errorf("Allows(%s) = %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+	if (&ACL{}).Allows(netip.MustParseAddr("127.0.0.1")) {
+		t.Error("the zero ACL allowed a client")
+	}
+}
+
+func TestMetricsCountReplies(t *testing.T) {
+	m := NewMetrics()
+	h, err := NewHandler(HandlerOptions{Resolver: answering(t, 1), ACL: loopbackACL, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ServeDNS(udpClient("127.0.0.1"), newQuery("www.example.com.", dns.TypeTXT, 0))
+	h.ServeDNS(udpClient("127.0.0.1"), newQuery("nope.example.com.", dns.TypeA, 0))
+	h.ServeDNS(udpClient("192.0.2.1"), newQuery("www.example.com.", dns.TypeA, 0))
+	s := m.Snapshot()
+	if s.Total != 3 || s.ByType["TXT"] != 1 || s.ByType["A"] != 2 || s.ByRcode["NOERROR"] != 1 || s.ByRcode["NXDOMAIN"] != 1 || s.ByRcode["REFUSED"] != 1 {
+		t.Errorf("snapshot %+v", s)
+	}
+	if s.P50 <= 0 || s.P99 < s.P50 {
+		t.Errorf("percentiles p50=%v p99=%v", s.P50, s.P99)
+	}
+}
+
+// FuzzHandler feeds arbitrary bytes to the handler as a query from an
+// allowed client: it must never panic (the recover would log it) and must
+// send at most one reply that packs.
+func FuzzHandler(f *testing.F) {
+	for _, q := range []*dns.Msg{newQuery("www.example.com.", dns.TypeA, 1232), newQuery("nope.example.com.", dns.TypeTXT, 0)} {
+		b, err := q.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req := new(dns.Msg)
+		if err := req.Unpack(b); err != nil {
+			return // the listener drops what does not unpack
+		}
+		var logs bytes.Buffer
+		h := newTestHandler(t, answering(t, 3), slog.New(slog.NewTextHandler(&logs, nil)))
+		w := udpClient("127.0.0.1")
+		h.ServeDNS(w, req)
+		if strings.Contains(logs.String(), "panic") {
+			t.Fatalf("handler panicked on %x: %s", b, logs.String())
+		}
+		if w.writes > 1 {
+			t.Fatalf("%d replies", w.writes)
+		}
+	})
+}
