@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rootwalk/rootwalk/config"
+	"github.com/rootwalk/rootwalk/zones"
+)
+
+func newLabCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Run only the lab (a small DNS tree on 127.53.0.0/16) and print its root hints",
+		Long: `Run only the lab: authoritative servers for a whole DNS tree, each on its own
+127.53.x.y address, all on --lab-port. The root hints printed on stdout work
+for rootwalk (--root-hints FILE --upstream-port PORT) and for other resolvers.
+Glue carries no port, so another resolver needs the lab on port 53 (as root).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return runLab(cmd, cfg)
+		},
+	}
+	config.RegisterFlags(cmd.Flags())
+	return cmd
+}
+
+func runLab(cmd *cobra.Command, cfg *config.Config) error {
+	ctx := cmd.Context()
+	log := newLogger(cfg.Log, cmd.ErrOrStderr())
+	lab, err := zones.StartLab(ctx, zones.LabOptions{Port: int(cfg.Lab.Port), Logger: log})
+	if err != nil {
+		return fmt.Errorf("start lab: %w", err)
+	}
+	fmt.Fprint(cmd.OutOrStdout(), lab.Hints())
+	<-ctx.Done()
+	log.Info("shutting down")
+	return lab.Close()
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rootwalk/rootwalk/config"
+)
+
+// loadConfig reads the configuration for cmd; every problem is a usage
+// error, printed one per line.
+func loadConfig(cmd *cobra.Command) (*config.Config, error) {
+	cfg, err := config.Load(cmd.Flags(), os.Environ())
+	if err != nil {
+		return nil, usageError{fmt.Errorf("bad configuration:\n%w", err)}
+	}
+	return cfg, nil
+}
+
+// newLogger builds the process logger from the log.* settings.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.Level}
+	if c.Format == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
