@@ -1,0 +1,71 @@
+# rootwalk — see README.md. `make run` and `make test` are all a new machine needs.
+
+GO        ?= go
+BIN       := bin/rootwalk
+MODULE    := github.com/rootwalk/rootwalk
+FUZZTIME  ?= 30s
+LISTEN    ?= 127.0.0.1:5335
+ADMIN     ?= 127.0.0.1:9153
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+export PATH := $(PATH):$(GOBIN)
+
+.PHONY: build run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/rootwalk
+
+## run: the resolver with the embedded lab, answering at $(LISTEN) (admin API at $(ADMIN)).
+run: build
+	./$(BIN) serve --lab --listen $(LISTEN) --admin-listen $(ADMIN) $(ARGS)
+
+## test: every check CI runs, then the tests with the race detector.
+test: lint
+	$(GO) test -race -shuffle=on -count=1 -timeout=10m ./...
+
+lint: fmt-check vet check-imports staticcheck golangci-lint
+
+fmt-check:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Linters run when installed (.ci/run installs them); they are never in go.mod.
+staticcheck:
+	@if command -v staticcheck >/dev/null; then echo staticcheck ./...; staticcheck ./...; \
+	else echo "staticcheck not installed; skipped (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)"; fi
+
+golangci-lint:
+	@if command -v golangci-lint >/dev/null; then echo golangci-lint run; golangci-lint run ./...; \
+	else echo "golangci-lint not installed; skipped (go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0)"; fi
+
+# check-imports keeps the arrows of STYLE.md section 1 pointing one way:
+# each package may depend (directly or not) only on the module's packages
+# listed for it.
+check-imports:
+	@fail=0; \
+	for rule in "config:" "cache:" "resolver:" "zones:" "server:resolver cache"; do \
+		pkg=$${rule%%:*}; allowed=" $${rule#*:} "; \
+		for dep in $$($(GO) list -deps ./$$pkg/... | grep "^$(MODULE)/" | sed "s|^$(MODULE)/||" | cut -d/ -f1 | sort -u); do \
+			[ "$$dep" = "$$pkg" ] && continue; \
+			case "$$allowed" in *" $$dep "*) ;; *) echo "check-imports: $$pkg must not import $$dep"; fail=1;; esac; \
+		done; \
+	done; \
+	[ $$fail = 0 ] && echo "check-imports: ok"; exit $$fail
+
+## fuzz: each fuzz target for $(FUZZTIME).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+## bench: the Go benchmarks (make test only compiles them).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,121 @@
+package integration
+
+import (
+	"github.com/miekg/dns"
+)
+
+// labCase is one question about the lab and what a correct resolver
+// answers. Records are zone-format strings; TTLs are the lab's.
+type labCase struct {
+	name   string // what the case shows
+	qname  string
+	qtype  uint16
+	rcode  int
+	answer []string
+	// soa is the owner of the SOA a negative answer must carry in its
+	// authority section, or "" when none is expected.
+	soa string
+	// notUnbound leaves the case out of the differential test, for the
+	// reason given.
+	notUnbound string
+}
+
+const (
+	soaExampleCom = "example.com."
+	soaExampleOrg = "example.org."
+)
+
+// labCases covers every special case of the lab (DESIGN.md, "The lab").
+var labCases = []labCase{
+	// Walks with in-bailiwick glue, and the record types.
+	{name: "A with in-bailiwick glue", qname: "www.example.com.", qtype: dns.TypeA,
+		answer: []string{"www.example.com. 3600 IN A 192.0.2.10"}},
+	{name: "AAAA", qname: "www.example.com.", qtype: dns.TypeAAAA,
+		answer: []string{"www.example.com. 3600 IN AAAA 2001:db8::10"}},
+	{name: "MX", qname: "example.com.", qtype: dns.TypeMX,
+		answer: []string{"example.com. 3600 IN MX 10 mail.example.com."}},
+	{name: "TXT", qname: "example.com.", qtype: dns.TypeTXT,
+		answer: []string{`example.com. 3600 IN TXT "v=spf1 -all"`}},
+	{name: "CAA", qname: "example.com.", qtype: dns.TypeCAA,
+		answer: []string{`example.com. 3600 IN CAA 0 issue "ca.example.net"`}},
+	{name: "SRV", qname: "_sip._tcp.example.com.", qtype: dns.TypeSRV,
+		answer: []string{"_sip._tcp.example.com. 3600 IN SRV 10 60 5060 sip.example.com."}},
+	{name: "SOA", qname: "example.com.", qtype: dns.TypeSOA,
+		answer: []string{"example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 2026112701 7200 3600 1209600 300"}},
+	{name: "NS from the child, not the referral", qname: "example.com.", qtype: dns.TypeNS,
+		answer: []string{"example.com. 3600 IN NS ns1.example.com.", "example.com. 3600 IN NS ns2.example.com."}},
+	{name: "root NS, TTL capped at one day", qname: ".", qtype: dns.TypeNS, // the lab says 518400
+		answer: []string{". 86400 IN NS a.root-servers.net.", ". 86400 IN NS b.root-servers.net."}},
+	{name: "PTR behind a glueless delegation from arpa", qname: "1.0.53.127.in-addr.arpa.", qtype: dns.TypePTR,
+		answer: []string{"1.0.53.127.in-addr.arpa. 3600 IN PTR a.root-servers.net."}},
+	{name: "zone three cuts below the root", qname: "host.sub.example.com.", qtype: dns.TypeA,
+		answer: []string{"host.sub.example.com. 3600 IN A 192.0.2.30"}},
+	{name: "NS of a zone below a second-level domain", qname: "sub.example.com.", qtype: dns.TypeNS,
+		answer: []string{"sub.example.com. 3600 IN NS ns1.sub.example.com."}},
+
+	// Glueless delegation into another TLD.
+	{name: "glueless delegation (NS in another TLD)", qname: "www.example.net.", qtype: dns.TypeA,
+		answer: []string{"www.example.net. 3600 IN A 192.0.2.40"}},
+
+	// CNAME and DNAME.
+	{name: "CNAME chain across three zones", qname: "alias.example.com.", qtype: dns.TypeA,
+		answer: []string{
+			"alias.example.com. 3600 IN CNAME www.example.org.",
+			"www.example.org. 3600 IN CNAME edge.cdnprovider.net.",
+			"edge.cdnprovider.net. 20 IN A 192.0.2.80",
+		}},
+	{name: "CNAME to a short-TTL AAAA", qname: "www.example.org.", qtype: dns.TypeAAAA,
+		answer: []string{
+			"www.example.org. 3600 IN CNAME edge.cdnprovider.net.",
+			"edge.cdnprovider.net. 20 IN AAAA 2001:db8::80",
+		}},
+	{name: "DNAME", qname: "www.legacy.example.org.", qtype: dns.TypeA,
+		answer: []string{
+			"legacy.example.org. 3600 IN DNAME example.com.",
+			"www.legacy.example.org. 3600 IN CNAME www.example.com.",
+			"www.example.com. 3600 IN A 192.0.2.10",
+		}},
+	{name: "CNAME to a name that does not exist", qname: "dangling.example.com.", qtype: dns.TypeA,
+		rcode:  dns.RcodeNameError,
+		answer: []string{"dangling.example.com. 3600 IN CNAME nothing.example.org."},
+		soa:    soaExampleOrg},
+	{name: "CNAME loop across zones", qname: "loop.example.com.", qtype: dns.TypeA,
+		rcode: dns.RcodeServerFailure},
+
+	// Negative answers.
+	{name: "NXDOMAIN with SOA", qname: "nope.example.com.", qtype: dns.TypeA,
+		rcode: dns.RcodeNameError, soa: soaExampleCom},
+	{name: "NODATA with SOA", qname: "ipv4only.example.com.", qtype: dns.TypeAAAA,
+		soa: soaExampleCom},
+	{name: "NXDOMAIN for a TLD that does not exist", qname: "www.example.notatld.", qtype: dns.TypeA,
+		rcode: dns.RcodeNameError, soa: "."},
+	{name: "empty non-terminal is NODATA", qname: "in-addr.arpa.", qtype: dns.TypeA,
+		soa: "arpa."},
+
+	// Wildcard.
+	{name: "wildcard A", qname: "anything.wild.example.com.", qtype: dns.TypeA,
+		answer: []string{"anything.wild.example.com. 3600 IN A 192.0.2.99"}},
+	{name: "wildcard TXT", qname: "Other.Wild.Example.Com.", qtype: dns.TypeTXT,
+		answer: []string{`other.wild.example.com. 3600 IN TXT "wildcard"`}},
+	{name: "wildcard NODATA", qname: "anything.wild.example.com.", qtype: dns.TypeMX,
+		soa: soaExampleCom},
+
+	// Size and TTL.
+	{name: "answer too large for UDP (TC, then TCP upstream)", qname: "big.example.com.", qtype: dns.TypeTXT,
+		answer: bigTXT()},
+	{name: "short TTL", qname: "short.example.com.", qtype: dns.TypeA,
+		answer: []string{"short.example.com. 5 IN A 192.0.2.5"}},
+
+	// Broken delegations.
+	{name: "lame server (REFUSED) beside a good one", qname: "www.partly-lame.com.", qtype: dns.TypeA,
+		answer: []string{"www.partly-lame.com. 3600 IN A 192.0.2.50"}},
+	{name: "server that never answers beside a good one", qname: "www.partly-dead.com.", qtype: dns.TypeA,
+		answer: []string{"www.partly-dead.com. 3600 IN A 192.0.2.51"}},
+	{name: "every server lame", qname: "www.lame.com.", qtype: dns.TypeA,
+		rcode: dns.RcodeServerFailure},
+	{name: "every server silent", qname: "www.dead.com.", qtype: dns.TypeA,
+		rcode:      dns.RcodeServerFailure,
+		notUnbound: "Unbound keeps retrying a silent server past its own discard timeout and never answers"},
+	{name: "glueless delegations that need each other", qname: "www.cycle-a.com.", qtype: dns.TypeA,
+		rcode: dns.RcodeServerFailure},
+}

@@ -1,0 +1,213 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/cache"
+	"github.com/rootwalk/rootwalk/resolver"
+	"github.com/rootwalk/rootwalk/server"
+	"github.com/rootwalk/rootwalk/zones"
+)
+
+// bigTXT is the lab's big.example.com TXT RRset.
+func bigTXT() []string {
+	out := make([]string, 40)
+	for i := range out {
+		out[i] = fmt.Sprintf(`big.example.com. 3600 IN TXT "record-%02d-abcdefghijklmnopqrstuvwxyz-0123456789-abcdefghijkl"`, i+1)
+	}
+	return out
+}
+
+var loopbackNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// clock is a hand-moved clock for the cache and the resolver.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// stack is rootwalk wired in-process the way cmd wires it: lab, cache,
+// resolver, handler and listener.
+type stack struct {
+	lab      *zones.Lab
+	clock    *clock
+	cache    *cache.Cache
+	resolver *resolver.Resolver
+	addr     netip.AddrPort // where rootwalk answers
+}
+
+// startLab starts the lab on port (0: a free one) and stops it when the
+// test ends.
+func startLab(t *testing.T, port int) *zones.Lab {
+	t.Helper()
+	lab, err := zones.StartLab(t.Context(), zones.LabOptions{Port: port, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("start lab: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := lab.Close(); err != nil {
+			t.Errorf("close lab: %v", err)
+		}
+	})
+	return lab
+}
+
+// startStack starts rootwalk in-process against lab.
+func startStack(t *testing.T, lab *zones.Lab) *stack {
+	t.Helper()
+	s := &stack{lab: lab, clock: &clock{now: time.Now()}}
+	hints, err := resolver.ParseHints(strings.NewReader(lab.Hints()), "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cache, err = cache.New(cache.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	s.resolver, err = resolver.New(resolver.Options{
+		Hints: hints, UpstreamPort: uint16(lab.Port()), IPv6: true, AllowUpstream: loopbackNets,
+		Cache: s.cache, Clock: s.clock, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := server.NewHandler(server.HandlerOptions{
+		Resolver: s.resolver, ACL: server.ACL{Allow: loopbackNets}, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := server.Listen(netip.MustParseAddrPort("127.0.0.1:0"), h, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Shutdown(context.Background()); err != nil {
+			t.Errorf("shut down rootwalk: %v", err)
+		}
+	})
+	s.addr = l.Addr()
+	return s
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// ask sends one query to addr, as a stub resolver would (RD set, EDNS0
+// with a 1232-byte buffer), over network ("udp" or "tcp").
+func ask(t *testing.T, addr netip.AddrPort, network, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype)
+	q.SetEdns0(1232, false)
+	c := &dns.Client{Net: network, Timeout: 10 * time.Second}
+	reply, _, err := c.Exchange(q, addr.String())
+	if err != nil {
+		t.Fatalf("%s %s over %s to %s: %v", name, dns.TypeToString[qtype], network, addr, err)
+	}
+	return reply
+}
+
+// askFull asks over UDP and repeats over TCP when the reply is truncated,
+// as dig does.
+func askFull(t *testing.T, addr netip.AddrPort, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	reply := ask(t, addr, "udp", name, qtype)
+	if reply.Truncated {
+		reply = ask(t, addr, "tcp", name, qtype)
+	}
+	return reply
+}
+
+// rrset is records as a set of "name type rdata", lower-cased, TTLs left
+// out: how the differential test compares answers.
+func rrset(rrs []dns.RR) []string {
+	out := make([]string, 0, len(rrs))
+	for _, rr := range rrs {
+		h := rr.Header()
+		rdata := strings.TrimPrefix(rr.String(), h.String())
+		out = append(out, strings.ToLower(h.Name+" "+dns.TypeToString[h.Rrtype]+" "+rdata))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// parseRRs parses zone-format records, failing the test on a bad one.
+func parseRRs(t *testing.T, lines []string) []dns.RR {
+	t.Helper()
+	out := make([]dns.RR, 0, len(lines))
+	for _, l := range lines {
+		rr, err := dns.NewRR(l)
+		if err != nil || rr == nil {
+			t.Fatalf("bad expected record %q: %v", l, err)
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+// withTTL renders records with their TTLs, sorted, for exact comparison.
+func withTTL(rrs []dns.RR) []string {
+	out := make([]string, 0, len(rrs))
+	for _, rr := range rrs {
+		out = append(out, strings.ToLower(rr.String()))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// checkCase checks reply against c: rcode, the answer section (with TTLs
+// when exactTTL), the SOA of a negative answer, and the flags a
+// recursive resolver sets.
+func checkCase(t *testing.T, c labCase, reply *dns.Msg, exactTTL bool) {
+	t.Helper()
+	if reply.Rcode != c.rcode {
+		t.Errorf("rcode %s, want %s", dns.RcodeToString[reply.Rcode], dns.RcodeToString[c.rcode])
+	}
+	want := parseRRs(t, c.answer)
+	if exactTTL {
+		if got, w := withTTL(reply.Answer), withTTL(want); !slices.Equal(got, w) {
+			t.Errorf("answer\n got %q\nwant %q", got, w)
+		}
+	} else if got, w := rrset(reply.Answer), rrset(want); !slices.Equal(got, w) {
+		t.Errorf("answer\n got %q\nwant %q", got, w)
+	}
+	var soa string
+	for _, rr := range reply.Ns {
+		if rr.Header().Rrtype == dns.TypeSOA {
+			soa = strings.ToLower(rr.Header().Name)
+		}
+	}
+	if soa != c.soa {
+		t.Errorf("SOA in authority for %q, want %q (authority %v)", soa, c.soa, reply.Ns)
+	}
+	if !reply.Response || !reply.RecursionAvailable || !reply.RecursionDesired || reply.Authoritative || reply.Truncated {
+		t.Errorf("flags qr=%v rd=%v ra=%v aa=%v tc=%v, want qr rd ra, not aa or tc",
+			reply.Response, reply.RecursionDesired, reply.RecursionAvailable, reply.Authoritative, reply.Truncated)
+	}
+	if len(reply.Question) != 1 || reply.Question[0].Name != c.qname || reply.Question[0].Qtype != c.qtype {
+		t.Errorf("question %v, want %s %s echoed", reply.Question, c.qname, dns.TypeToString[c.qtype])
+	}
+}
