@@ -135,6 +135,11 @@ func (w *walk) prime(ctx context.Context) error {
 				continue
 			}
 			out := classify(resp.Msg, q, ".")
+			if w.tracing() {
+				w.emit(ctx, Event{Kind: EventReply, Question: q, Zone: ".", Server: ns.Name,
+					Addr: netip.AddrPortFrom(addr, w.r.port), RTT: resp.RTT, TCP: resp.TCP,
+					Outcome: out.kind.String(), Reply: resp.Msg})
+			}
 			if out.kind != kindAnswer || !resp.Msg.Authoritative {
 				failures = append(failures, fmt.Errorf("%s (%s): %s reply to priming query", ns.Name, addr, out.kind))
 				continue

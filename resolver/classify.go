@@ -84,6 +84,10 @@ func classify(reply *dns.Msg, q dns.Question, zone string) outcome {
 	if soa != nil {
 		return outcome{kind: kindNODATA, msg: msg}
 	}
+	if len(reply.Answer) > 0 {
+		// It answered, but nothing it said was inside its zone.
+		return outcome{kind: kindLame, why: "answer outside the zone asked"}
+	}
 	if !reply.Authoritative {
 		if next, ok := referral(reply, q, zone); ok {
 			return outcome{kind: kindReferral, next: next}
