@@ -6,17 +6,15 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 func rr(t testing.TB, s string) dns.RR {
 	t.Helper()
-	r, err := dns.NewRR(s)
-	if err != nil || r == nil {
-		t.Fatalf("bad test record %q: %v", s, err)
-	}
-	return r
+	return dnstest.RRs(t, s)[0]
 }
 
 func msg(t testing.TB, rcode int, answer []string, ns ...string) *dns.Msg {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 var digStatus = regexp.MustCompile(`status: ([A-Z]+)`)
@@ -62,7 +64,7 @@ func TestDigAgainstServe(t *testing.T) {
 			if rcode != c.rcode {
 				t.Errorf("status %s, want %s", dns.RcodeToString[rcode], dns.RcodeToString[c.rcode])
 			}
-			if got, want := rrset(answer), rrset(parseRRs(t, c.answer)); !slices.Equal(got, want) {
+			if got, want := dnstest.Set(answer), dnstest.Set(dnstest.RRs(t, c.answer...)); !slices.Equal(got, want) {
 				t.Errorf("answer\n got %q\nwant %q", got, want)
 			}
 		})
@@ -114,7 +116,7 @@ func TestServeWithHintsFile(t *testing.T) {
 			if reply.Rcode != c.rcode {
 				t.Errorf("rcode %s, want %s", dns.RcodeToString[reply.Rcode], dns.RcodeToString[c.rcode])
 			}
-			if got, want := rrset(reply.Answer), rrset(parseRRs(t, c.answer)); !slices.Equal(got, want) {
+			if got, want := dnstest.Set(reply.Answer), dnstest.Set(dnstest.RRs(t, c.answer...)); !slices.Equal(got, want) {
 				t.Errorf("answer\n got %q\nwant %q", got, want)
 			}
 		})

@@ -7,11 +7,12 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 
 	"github.com/rootwalk/rootwalk/cache"
 	"github.com/rootwalk/rootwalk/resolver"
@@ -30,29 +31,11 @@ func bigTXT() []string {
 
 var loopbackNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
-// clock is a hand-moved clock for the cache and the resolver.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // stack is rootwalk wired in-process the way cmd wires it: lab, cache,
 // resolver, handler and listener.
 type stack struct {
 	lab      *zones.Lab
-	clock    *clock
+	clock    *dnstest.Clock
 	cache    *cache.Cache
 	resolver *resolver.Resolver
 	addr     netip.AddrPort // where rootwalk answers
@@ -77,7 +60,7 @@ func startLab(t *testing.T, port int) *zones.Lab {
 // startStack starts rootwalk in-process against lab.
 func startStack(t *testing.T, lab *zones.Lab) *stack {
 	t.Helper()
-	s := &stack{lab: lab, clock: &clock{now: time.Now()}}
+	s := &stack{lab: lab, clock: dnstest.NewClock(time.Now())}
 	hints, err := resolver.ParseHints(strings.NewReader(lab.Hints()), "lab")
 	if err != nil {
 		t.Fatal(err)
@@ -141,43 +124,6 @@ func askFull(t *testing.T, addr netip.AddrPort, name string, qtype uint16) *dns.
 	return reply
 }
 
-// rrset is records as a set of "name type rdata", lower-cased, TTLs left
-// out: how the differential test compares answers.
-func rrset(rrs []dns.RR) []string {
-	out := make([]string, 0, len(rrs))
-	for _, rr := range rrs {
-		h := rr.Header()
-		rdata := strings.TrimPrefix(rr.String(), h.String())
-		out = append(out, strings.ToLower(h.Name+" "+dns.TypeToString[h.Rrtype]+" "+rdata))
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// parseRRs parses zone-format records, failing the test on a bad one.
-func parseRRs(t *testing.T, lines []string) []dns.RR {
-	t.Helper()
-	out := make([]dns.RR, 0, len(lines))
-	for _, l := range lines {
-		rr, err := dns.NewRR(l)
-		if err != nil || rr == nil {
-			t.Fatalf("bad expected record %q: %v", l, err)
-		}
-		out = append(out, rr)
-	}
-	return out
-}
-
-// withTTL renders records with their TTLs, sorted, for exact comparison.
-func withTTL(rrs []dns.RR) []string {
-	out := make([]string, 0, len(rrs))
-	for _, rr := range rrs {
-		out = append(out, strings.ToLower(rr.String()))
-	}
-	slices.Sort(out)
-	return out
-}
-
 // checkCase checks reply against c: rcode, the answer section (with TTLs
 // when exactTTL), the SOA of a negative answer, and the flags a
 // recursive resolver sets.
@@ -186,12 +132,12 @@ func checkCase(t *testing.T, c labCase, reply *dns.Msg, exactTTL bool) {
 	if reply.Rcode != c.rcode {
 		t.Errorf("rcode %s, want %s", dns.RcodeToString[reply.Rcode], dns.RcodeToString[c.rcode])
 	}
-	want := parseRRs(t, c.answer)
+	want := dnstest.RRs(t, c.answer...)
 	if exactTTL {
-		if got, w := withTTL(reply.Answer), withTTL(want); !slices.Equal(got, w) {
+		if got, w := dnstest.Sorted(reply.Answer), dnstest.Sorted(want); !slices.Equal(got, w) {
 			t.Errorf("answer\n got %q\nwant %q", got, w)
 		}
-	} else if got, w := rrset(reply.Answer), rrset(want); !slices.Equal(got, w) {
+	} else if got, w := dnstest.Set(reply.Answer), dnstest.Set(want); !slices.Equal(got, w) {
 		t.Errorf("answer\n got %q\nwant %q", got, w)
 	}
 	var soa string

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 // TestLabCases asks rootwalk every case of the lab over UDP (TCP after
@@ -33,12 +35,12 @@ func TestSecondQueryIsCached(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			first := askFull(t, s.addr, c.qname, c.qtype)
 			before := s.lab.Queries()
-			s.clock.advance(3 * time.Second)
+			s.clock.Advance(3 * time.Second)
 			second := askFull(t, s.addr, c.qname, c.qtype)
 			if after := s.lab.Queries(); after != before {
 				t.Errorf("second query sent %d queries to the lab, want none", after-before)
 			}
-			if second.Rcode != first.Rcode || !slices.Equal(rrset(second.Answer), rrset(first.Answer)) {
+			if second.Rcode != first.Rcode || !slices.Equal(dnstest.Set(second.Answer), dnstest.Set(first.Answer)) {
 				t.Errorf("cached reply differs:\nfirst  %v\nsecond %v", first, second)
 			}
 			for i, rr := range second.Answer {
@@ -55,7 +57,7 @@ func TestCacheExpires(t *testing.T) {
 	s := startStack(t, startLab(t, 0))
 	askFull(t, s.addr, "short.example.com.", dns.TypeA)
 	before := s.lab.Queries()
-	s.clock.advance(5 * time.Second)
+	s.clock.Advance(5 * time.Second)
 	reply := askFull(t, s.addr, "short.example.com.", dns.TypeA)
 	if s.lab.Queries() == before {
 		t.Error("an expired answer was served from the cache")
@@ -71,12 +73,12 @@ func TestNegativeAnswersAreCached(t *testing.T) {
 	s := startStack(t, startLab(t, 0))
 	askFull(t, s.addr, "nope.example.com.", dns.TypeA)
 	before := s.lab.Queries()
-	s.clock.advance(299 * time.Second)
+	s.clock.Advance(299 * time.Second)
 	askFull(t, s.addr, "nope.example.com.", dns.TypeA)
 	if s.lab.Queries() != before {
 		t.Error("NXDOMAIN not served from the cache within its negative TTL")
 	}
-	s.clock.advance(time.Second)
+	s.clock.Advance(time.Second)
 	askFull(t, s.addr, "nope.example.com.", dns.TypeA)
 	if s.lab.Queries() == before {
 		t.Error("NXDOMAIN served from the cache after its negative TTL")
@@ -172,6 +174,10 @@ func TestConcurrentClients(t *testing.T) {
 			cases = append(cases, c)
 		}
 	}
+	want := make(map[string][]string, len(cases)) // computed here: t.Fatal belongs to this goroutine
+	for _, c := range cases {
+		want[c.name] = dnstest.Set(dnstest.RRs(t, c.answer...))
+	}
 	errs := make(chan error, 4*len(cases))
 	for round := range 4 {
 		for _, c := range cases {
@@ -186,8 +192,8 @@ func TestConcurrentClients(t *testing.T) {
 					errs <- err
 				case reply.Truncated:
 					errs <- nil // not checked further; TestTruncationAndTCP covers it
-				case reply.Rcode != c.rcode || !slices.Equal(rrset(reply.Answer), rrset(parseRRs(t, c.answer))):
-					errs <- fmt.Errorf("%s: got %s %q", c.name, dns.RcodeToString[reply.Rcode], rrset(reply.Answer))
+				case reply.Rcode != c.rcode || !slices.Equal(dnstest.Set(reply.Answer), want[c.name]):
+					errs <- fmt.Errorf("%s: got %s %q", c.name, dns.RcodeToString[reply.Rcode], dnstest.Set(reply.Answer))
 				default:
 					errs <- nil
 				}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 // unboundConf configures Unbound for the lab: its own files only, no
@@ -84,7 +86,7 @@ func TestUnboundAgrees(t *testing.T) {
 			if got.Rcode != want.Rcode {
 				t.Errorf("rcode: rootwalk %s, unbound %s", dns.RcodeToString[got.Rcode], dns.RcodeToString[want.Rcode])
 			}
-			if g, w := rrset(got.Answer), rrset(want.Answer); !slices.Equal(g, w) {
+			if g, w := dnstest.Set(got.Answer), dnstest.Set(want.Answer); !slices.Equal(g, w) {
 				t.Errorf("answer\n rootwalk %q\n  unbound %q", g, w)
 			}
 			// Both must also be right, not merely agree.

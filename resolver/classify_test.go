@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 func TestClassify(t *testing.T) {
@@ -17,7 +19,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{"answer", "example.test.", answer(t, "www.example.test. 60 IN A 192.0.2.1"), kindAnswer},
 		{"non-authoritative answer is still an answer", "example.test.",
-			&dns.Msg{Answer: rrs(t, "www.example.test. 60 IN A 192.0.2.1")}, kindAnswer},
+			&dns.Msg{Answer: dnstest.RRs(t, "www.example.test. 60 IN A 192.0.2.1")}, kindAnswer},
 		{"answer outside the zone asked is not believed", "other.test.",
 			answer(t, "www.example.test. 60 IN A 192.0.2.1"), kindLame},
 		{"referral", "test.", referralTo(t, []string{"example.test. 60 IN NS ns.example.test."}), kindReferral},
@@ -28,7 +30,7 @@ func TestClassify(t *testing.T) {
 		{"non-authoritative NXDOMAIN without SOA is lame", "example.test.", failure(dns.RcodeNameError), kindLame},
 		{"NODATA", "example.test.", negative(t, dns.RcodeSuccess, soaExample), kindNODATA},
 		{"SOA of another zone does not make NODATA", "example.test.",
-			&dns.Msg{Ns: rrs(t, "evil.test. 60 IN SOA a. b. 1 2 3 4 5")}, kindLame},
+			&dns.Msg{Ns: dnstest.RRs(t, "evil.test. 60 IN SOA a. b. 1 2 3 4 5")}, kindLame},
 		{"empty non-authoritative reply is lame", "example.test.", &dns.Msg{}, kindLame},
 		{"REFUSED is lame", "example.test.", failure(dns.RcodeRefused), kindLame},
 		{"SERVFAIL is a failure", "example.test.", failure(dns.RcodeServerFailure), kindFailure},

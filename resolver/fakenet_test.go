@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 // table is a fake authoritative server: keys are "name TYPE" for one
@@ -84,24 +85,10 @@ func (f *fakeNet) queries() []string {
 	return append([]string(nil), f.sent...)
 }
 
-// rrs parses zone-format records, failing the test on a bad one.
-func rrs(t testing.TB, lines ...string) []dns.RR {
-	t.Helper()
-	out := make([]dns.RR, 0, len(lines))
-	for _, l := range lines {
-		rr, err := dns.NewRR(l)
-		if err != nil || rr == nil {
-			t.Fatalf("bad test record %q: %v", l, err)
-		}
-		out = append(out, rr)
-	}
-	return out
-}
-
 // answer is an authoritative NOERROR reply with the given answer section.
 func answer(t testing.TB, lines ...string) *dns.Msg {
 	t.Helper()
-	m := &dns.Msg{Answer: rrs(t, lines...)}
+	m := &dns.Msg{Answer: dnstest.RRs(t, lines...)}
 	m.Authoritative = true
 	return m
 }
@@ -109,7 +96,7 @@ func answer(t testing.TB, lines ...string) *dns.Msg {
 // negative is an authoritative NXDOMAIN or NODATA reply with an SOA.
 func negative(t testing.TB, rcode int, soa string, chain ...string) *dns.Msg {
 	t.Helper()
-	m := &dns.Msg{Answer: rrs(t, chain...), Ns: rrs(t, soa)}
+	m := &dns.Msg{Answer: dnstest.RRs(t, chain...), Ns: dnstest.RRs(t, soa)}
 	m.Authoritative = true
 	m.Rcode = rcode
 	return m
@@ -118,7 +105,7 @@ func negative(t testing.TB, rcode int, soa string, chain ...string) *dns.Msg {
 // referral is a non-authoritative referral: NS records and glue.
 func referralTo(t testing.TB, ns []string, glue ...string) *dns.Msg {
 	t.Helper()
-	return &dns.Msg{Ns: rrs(t, ns...), Extra: rrs(t, glue...)}
+	return &dns.Msg{Ns: dnstest.RRs(t, ns...), Extra: dnstest.RRs(t, glue...)}
 }
 
 // failure is a reply with only an rcode.
@@ -126,24 +113,6 @@ func failure(rcode int) *dns.Msg {
 	m := new(dns.Msg)
 	m.Rcode = rcode
 	return m
-}
-
-// fakeClock is moved by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
 }
 
 // mapCache is a minimal Cache for resolver tests: exact keys, whole
@@ -216,7 +185,7 @@ func newSeededResolver(t testing.TB, net Exchanger, c Cache, seed uint64) *Resol
 		UpstreamPort: 53,
 		Exchanger:    net,
 		Cache:        c,
-		Clock:        &fakeClock{now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)},
+		Clock:        dnstest.NewClock(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)),
 		Rand:         rand.NewPCG(seed, seed),
 		Timeout:      5 * time.Second,
 	})
@@ -224,15 +193,4 @@ func newSeededResolver(t testing.TB, net Exchanger, c Cache, seed uint64) *Resol
 		t.Fatal(err)
 	}
 	return r
-}
-
-// rrStrings renders records canonically (lower-case owner, sorted) for
-// comparing sets.
-func rrStrings(rrs []dns.RR) []string {
-	out := make([]string, 0, len(rrs))
-	for _, rr := range rrs {
-		out = append(out, strings.ToLower(rr.String()))
-	}
-	sort.Strings(out)
-	return out
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 const soaExample = "example.test. 3600 IN SOA ns1.example.test. host.example.test. 1 7200 3600 1209600 300"
@@ -38,7 +40,7 @@ func testTree(t *testing.T) map[string]table {
 		"127.0.0.1": { // root
 			"test.":  referralTo(t, []string{"test. 172800 IN NS ns1.nic.test."}, "ns1.nic.test. 172800 IN A 127.0.0.2"),
 			"other.": referralTo(t, []string{"other. 172800 IN NS ns.other."}, "ns.other. 172800 IN A 127.0.0.5"),
-			". NS": {Answer: rrs(t, ". 518400 IN NS a.root.test."), Extra: rrs(t, "a.root.test. 518400 IN A 127.0.0.1"),
+			". NS": {Answer: dnstest.RRs(t, ". 518400 IN NS a.root.test."), Extra: dnstest.RRs(t, "a.root.test. 518400 IN A 127.0.0.1"),
 				MsgHdr: dns.MsgHdr{Authoritative: true}},
 		},
 		"127.0.0.2": { // test.
@@ -114,10 +116,10 @@ func TestResolve(t *testing.T) {
 			if got.Rcode != tc.wantRcode {
 				t.Errorf("rcode %s, want %s", dns.RcodeToString[got.Rcode], dns.RcodeToString[tc.wantRcode])
 			}
-			if g, w := rrStrings(got.Answer), rrStrings(rrs(t, tc.wantAnswer...)); !slices.Equal(g, w) {
+			if g, w := dnstest.Sorted(got.Answer), dnstest.Sorted(dnstest.RRs(t, tc.wantAnswer...)); !slices.Equal(g, w) {
 				t.Errorf("answer\n got %q\nwant %q", g, w)
 			}
-			if g, w := rrStrings(got.Ns), rrStrings(rrs(t, tc.wantNs...)); !slices.Equal(g, w) {
+			if g, w := dnstest.Sorted(got.Ns), dnstest.Sorted(dnstest.RRs(t, tc.wantNs...)); !slices.Equal(g, w) {
 				t.Errorf("authority\n got %q\nwant %q", g, w)
 			}
 			for _, q := range net.queries() {
@@ -206,14 +208,14 @@ func TestCacheSavesQueries(t *testing.T) {
 	net := newFakeNet(testTree(t))
 	c := newMapCache()
 	r := newTestResolver(t, net, c)
-	clock := r.clock.(*fakeClock)
+	clock := r.clock.(*dnstest.Clock)
 	q := dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
 	if _, err := r.Resolve(t.Context(), q); err != nil {
 		t.Fatal(err)
 	}
 	first := len(net.queries())
 
-	clock.advance(10 * time.Second)
+	clock.Advance(10 * time.Second)
 	got, err := r.Resolve(t.Context(), q)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/internal/dnstest"
+
 	"github.com/rootwalk/rootwalk/resolver"
 )
 
@@ -44,6 +46,14 @@ func answering(t testing.TB, n int) fakeResolver {
 	}
 }
 
+func udpClient(ip string) *dnstest.Recorder {
+	return dnstest.NewRecorder("udp", netip.MustParseAddr(ip))
+}
+
+func tcpClient(ip string) *dnstest.Recorder {
+	return dnstest.NewRecorder("tcp", netip.MustParseAddr(ip))
+}
+
 var loopbackACL = ACL{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
 
 func newTestHandler(t testing.TB, res Resolver, log *slog.Logger) *Handler {
@@ -69,7 +79,7 @@ func TestHandler(t *testing.T) {
 	tests := []struct {
 		name      string
 		query     func() *dns.Msg
-		client    *recorder
+		client    *dnstest.Recorder
 		res       Resolver
 		wantRcode int
 		wantNone  bool // no reply at all
@@ -140,14 +150,14 @@ func TestHandler(t *testing.T) {
 			q := tc.query()
 			h.ServeDNS(tc.client, q)
 			if tc.wantNone {
-				if tc.client.writes != 0 {
-					t.Fatalf("replied %v", tc.client.msg)
+				if len(tc.client.Msgs) != 0 {
+					t.Fatalf("replied %v", tc.client.Reply())
 				}
 				return
 			}
-			got := tc.client.msg
-			if tc.client.writes != 1 || got == nil {
-				t.Fatalf("%d replies, want 1", tc.client.writes)
+			got := tc.client.Reply()
+			if len(tc.client.Msgs) != 1 || got == nil {
+				t.Fatalf("%d replies, want 1", len(tc.client.Msgs))
 			}
 			if got.Rcode != tc.wantRcode {
 				t.Errorf("rcode %s, want %s", dns.RcodeToString[got.Rcode], dns.RcodeToString[tc.wantRcode])
@@ -167,8 +177,8 @@ func TestHandler(t *testing.T) {
 			if (got.IsEdns0() != nil) != tc.wantOPT {
 				t.Errorf("OPT in reply %v, want %v", got.IsEdns0() != nil, tc.wantOPT)
 			}
-			if limit := udpLimit(q, tc.client); len(tc.client.packed) > limit {
-				t.Errorf("reply of %d bytes, client limit %d", len(tc.client.packed), limit)
+			if limit := udpLimit(q, tc.client); len(tc.client.ReplyBytes()) > limit {
+				t.Errorf("reply of %d bytes, client limit %d", len(tc.client.ReplyBytes()), limit)
 			}
 			if tc.wantEDE != 0 {
 				if ede := findEDE(got); ede == nil || ede.InfoCode != tc.wantEDE {
@@ -182,7 +192,7 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-func udpLimit(q *dns.Msg, w *recorder) int {
+func udpLimit(q *dns.Msg, w *dnstest.Recorder) int {
 	if !isUDP(w) {
 		return dns.MaxMsgSize
 	}
@@ -270,8 +280,8 @@ func FuzzHandler(f *testing.F) {
 		if strings.Contains(logs.String(), "panic") {
 			t.Fatalf("handler panicked on %x: %s", b, logs.String())
 		}
-		if w.writes > 1 {
-			t.Fatalf("%d replies", w.writes)
+		if len(w.Msgs) > 1 {
+			t.Fatalf("%d replies", len(w.Msgs))
 		}
 	})
 }

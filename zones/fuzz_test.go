@@ -76,16 +76,16 @@ func FuzzHandler(f *testing.F) {
 				t.Fatalf("handler panicked on %x over %s", data, network)
 			}
 			if req.Response {
-				if len(w.raw) != 0 {
+				if len(w.Raw) != 0 {
 					t.Fatalf("handler answered a response")
 				}
 				continue
 			}
-			if len(w.raw) != 1 {
-				t.Fatalf("handler wrote %d messages over %s, want 1", len(w.raw), network)
+			if len(w.Raw) != 1 {
+				t.Fatalf("handler wrote %d messages over %s, want 1", len(w.Raw), network)
 			}
 			if network == "udp" {
-				checkSize(t, w.raw[0], req, network)
+				checkSize(t, w.Raw[0], req, network)
 			}
 		}
 	})

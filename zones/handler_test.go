@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 // Origins served by the lab's root servers and by ns1.example.com.
@@ -197,10 +199,10 @@ func TestHandler(t *testing.T) {
 			tc.req.RecursionDesired = true
 			w := newRecorder(tc.network)
 			h.ServeDNS(w, tc.req)
-			if len(w.msgs) != 1 {
-				t.Fatalf("handler wrote %d messages, want 1", len(w.msgs))
+			if len(w.Msgs) != 1 {
+				t.Fatalf("handler wrote %d messages, want 1", len(w.Msgs))
 			}
-			m := w.msgs[0]
+			m := w.Msgs[0]
 			checkReplyHeader(t, tc.req, m)
 			if m.Rcode != tc.rcode {
 				t.Errorf("rcode = %s, want %s", dns.RcodeToString[m.Rcode], dns.RcodeToString[tc.rcode])
@@ -215,7 +217,7 @@ func TestHandler(t *testing.T) {
 				t.Errorf("question echoed: %t, want %t (got %v)", got, tc.question, m.Question)
 			}
 			checkOPT(t, m, tc.opt)
-			checkSize(t, w.raw[0], tc.req, tc.network)
+			checkSize(t, w.Raw[0], tc.req, tc.network)
 			if tc.check != nil {
 				tc.check(t, m)
 			}
@@ -286,15 +288,15 @@ func TestHandlerSilent(t *testing.T) {
 			h := newTestHandler(t, exampleServes, tc.fault)
 			w := newRecorder("udp")
 			h.ServeDNS(w, tc.req)
-			if len(w.raw) != 0 {
-				t.Errorf("handler wrote %d messages, want none", len(w.raw))
+			if len(w.Raw) != 0 {
+				t.Errorf("handler wrote %d messages, want none", len(w.Raw))
 			}
 		})
 	}
 }
 
 // panicRemote is a recorder whose RemoteAddr panics, to reach the handler's recover.
-type panicRemote struct{ *recorder }
+type panicRemote struct{ *dnstest.Recorder }
 
 func (panicRemote) RemoteAddr() net.Addr { panic("boom") }
 
@@ -307,8 +309,8 @@ func TestHandlerRecoversFromPanic(t *testing.T) {
 	}
 	w := panicRemote{newRecorder("udp")}
 	h.ServeDNS(w, query("www.example.com.", dns.TypeA))
-	if len(w.msgs) != 1 || w.msgs[0].Rcode != dns.RcodeServerFailure {
-		t.Fatalf("got %v, want one SERVFAIL", w.msgs)
+	if len(w.Msgs) != 1 || w.Msgs[0].Rcode != dns.RcodeServerFailure {
+		t.Fatalf("got %v, want one SERVFAIL", w.Msgs)
 	}
 	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "boom") {
 		t.Errorf("log = %q, want an ERROR line with the panic", logs.String())

@@ -3,7 +3,7 @@ package zones
 import (
 	"context"
 	"log/slog"
-	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 // testTimeout bounds every test that waits for something.
@@ -30,21 +32,6 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// rrs parses zone-format lines, with absolute names and explicit TTLs, into
-// records; a bad line fails the test.
-func rrs(t *testing.T, lines ...string) []dns.RR {
-	t.Helper()
-	out := make([]dns.RR, 0, len(lines))
-	for _, line := range lines {
-		rr, err := dns.NewRR(line)
-		if err != nil || rr == nil {
-			t.Fatalf("bad expected record %q: %v", line, err)
-		}
-		out = append(out, rr)
-	}
-	return out
-}
-
 // rrText returns the presentation form of each record.
 func rrText(records []dns.RR) []string {
 	out := make([]string, 0, len(records))
@@ -58,7 +45,7 @@ func rrText(records []dns.RR) []string {
 // order, TTLs included.
 func checkSection(t *testing.T, section string, got []dns.RR, want ...string) {
 	t.Helper()
-	g, w := rrText(got), rrText(rrs(t, want...))
+	g, w := rrText(got), rrText(dnstest.RRs(t, want...))
 	if !slices.Equal(g, w) {
 		t.Errorf("%s section:\ngot:\n  %s\nwant:\n  %s", section,
 			strings.Join(g, "\n  "), strings.Join(w, "\n  "))
@@ -115,42 +102,10 @@ func startTestLab(t *testing.T) *Lab {
 	return lab
 }
 
-// recorder is a dns.ResponseWriter that keeps what the handler writes.
-type recorder struct {
-	remote net.Addr
-	msgs   []*dns.Msg
-	raw    [][]byte
+// newRecorder returns a recorder for a query from 127.0.0.1 over UDP or TCP.
+func newRecorder(network string) *dnstest.Recorder {
+	return dnstest.NewRecorder(network, netip.MustParseAddr("127.0.0.1"))
 }
-
-// newRecorder returns a recorder for a query that came over UDP or TCP.
-func newRecorder(network string) *recorder {
-	if network == "tcp" {
-		return &recorder{remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
-	}
-	return &recorder{remote: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
-}
-
-func (r *recorder) LocalAddr() net.Addr {
-	return &net.UDPAddr{IP: net.IPv4(127, 53, 0, 1), Port: 53}
-}
-func (r *recorder) RemoteAddr() net.Addr { return r.remote }
-func (r *recorder) WriteMsg(m *dns.Msg) error {
-	b, err := m.Pack()
-	if err != nil {
-		return err
-	}
-	r.msgs = append(r.msgs, m)
-	r.raw = append(r.raw, b)
-	return nil
-}
-func (r *recorder) Write(b []byte) (int, error) {
-	r.raw = append(r.raw, slices.Clone(b))
-	return len(b), nil
-}
-func (r *recorder) Close() error        { return nil }
-func (r *recorder) TsigStatus() error   { return nil }
-func (r *recorder) TsigTimersOnly(bool) {}
-func (r *recorder) Hijack()             {}
 
 // query builds a query message for name and type, class IN, RD clear.
 func query(name string, qtype uint16) *dns.Msg {

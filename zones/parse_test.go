@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 // apex is a minimal valid zone head for example.
@@ -149,12 +151,12 @@ other        IN NS    ns.example.
 		{"names are lower-case and exclude empty non-terminals", z.Names(), []string{
 			"a.b.c.example.", "alias.example.", "child.example.", "example.", "ns.child.example.", "ns.example.", "other.example.", "www.example.",
 		}},
-		{"duplicates dropped, lowest TTL taken", rrText(z.RRset("WWW.example.", dns.TypeA)), rrText(rrs(t,
+		{"duplicates dropped, lowest TTL taken", rrText(z.RRset("WWW.example.", dns.TypeA)), rrText(dnstest.RRs(t,
 			"www.example. 60 IN A 192.0.2.10",
 			"www.example. 60 IN A 192.0.2.11",
 		))},
 		{"RRSIG may sit beside a CNAME", len(z.RRset("alias.example.", dns.TypeRRSIG)), 1},
-		{"glue is held", rrText(z.RRset("ns.child.example.", dns.TypeA)), rrText(rrs(t, "ns.child.example. 3600 IN A 192.0.2.53"))},
+		{"glue is held", rrText(z.RRset("ns.child.example.", dns.TypeA)), rrText(dnstest.RRs(t, "ns.child.example. 3600 IN A 192.0.2.53"))},
 		{"no such RRset", z.RRset("nope.example.", dns.TypeA), []dns.RR(nil)},
 		{"records", len(z.Records()), 11},
 	}
