@@ -88,13 +88,14 @@ func classify(reply *dns.Msg, q dns.Question, zone string) outcome {
 		// It answered, but nothing it said was inside its zone.
 		return outcome{kind: kindLame, why: "answer outside the zone asked"}
 	}
-	if !reply.Authoritative {
-		if next, ok := referral(reply, q, zone); ok {
-			return outcome{kind: kindReferral, next: next}
-		}
-		return outcome{kind: kindLame, why: "non-authoritative reply without answer or referral"}
+	// A referral is a referral even with AA wrongly set, as some servers do.
+	if next, ok := referral(reply, q, zone); ok {
+		return outcome{kind: kindReferral, next: next}
 	}
-	return outcome{kind: kindNODATA, msg: msg}
+	if reply.Authoritative {
+		return outcome{kind: kindNODATA, msg: msg} // without an SOA: not cached
+	}
+	return outcome{kind: kindLame, why: "non-authoritative reply without answer or referral"}
 }
 
 // scrubAnswer keeps the records of the answer section that lead from q to

@@ -32,6 +32,11 @@ func TestClassify(t *testing.T) {
 		{"SOA of another zone does not make NODATA", "example.test.",
 			&dns.Msg{Ns: dnstest.RRs(t, "evil.test. 60 IN SOA a. b. 1 2 3 4 5")}, kindLame},
 		{"empty non-authoritative reply is lame", "example.test.", &dns.Msg{}, kindLame},
+		{"referral with AA wrongly set", "test.", func() *dns.Msg {
+			m := referralTo(t, []string{"example.test. 60 IN NS ns.example.test."})
+			m.Authoritative = true
+			return m
+		}(), kindReferral},
 		{"REFUSED is lame", "example.test.", failure(dns.RcodeRefused), kindLame},
 		{"SERVFAIL is a failure", "example.test.", failure(dns.RcodeServerFailure), kindFailure},
 		{"FORMERR is a failure", "example.test.", failure(dns.RcodeFormatError), kindFailure},

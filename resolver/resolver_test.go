@@ -29,6 +29,8 @@ func testTree(t *testing.T) map[string]table {
 		"loop.example.test. A":    answer(t, "loop.example.test. 300 IN CNAME loop.glueless.test."),
 		"spoofed.example.test. A": answer(t, "spoofed.example.test. 300 IN CNAME www.glueless.test.", "www.glueless.test. 300 IN A 192.0.2.66"),
 		"www.old.example.test. A": answer(t, "old.example.test. 300 IN DNAME example.test.", "www.old.example.test. 300 IN CNAME www.example.test."),
+		// NXDOMAIN for a target in another zone: not this server's to say.
+		"liar.example.test. A":    negative(t, dns.RcodeNameError, soaExample, "liar.example.test. 300 IN CNAME www.glueless.test."),
 		"refused.example.test. A": failure(dns.RcodeRefused),
 		"upward.example.test. A":  referralTo(t, []string{"test. 3600 IN NS ns1.nic.test."}),
 		"example.test. NS":        answer(t, "example.test. 3600 IN NS ns1.example.test.", "example.test. 3600 IN NS ns2.example.test."),
@@ -92,6 +94,8 @@ func TestResolve(t *testing.T) {
 			wantAnswer: []string{"alias.example.test. 300 in cname www.glueless.test.", "www.glueless.test. 600 in a 192.0.2.7"}},
 		{name: "out-of-zone record after CNAME is not believed", qname: "spoofed.example.test.", qtype: dns.TypeA,
 			wantAnswer: []string{"spoofed.example.test. 300 in cname www.glueless.test.", "www.glueless.test. 600 in a 192.0.2.7"}},
+		{name: "NXDOMAIN after a CNAME out of the zone is checked with the target's zone", qname: "liar.example.test.", qtype: dns.TypeA,
+			wantAnswer: []string{"liar.example.test. 300 IN CNAME www.glueless.test.", "www.glueless.test. 600 IN A 192.0.2.7"}},
 		{name: "DNAME is applied by the resolver", qname: "www.old.example.test.", qtype: dns.TypeA,
 			wantAnswer: []string{"old.example.test. 300 in dname example.test.", "www.example.test. 3600 in a 192.0.2.1", "www.old.example.test. 300 in cname www.example.test."}},
 		{name: "NXDOMAIN with SOA", qname: "nope.example.test.", qtype: dns.TypeA, wantRcode: dns.RcodeNameError,

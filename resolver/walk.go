@@ -93,11 +93,12 @@ func (w *walk) resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 // chainEnd reports whether reply, an answer to q, ends in a CNAME chain
 // without the requested data, and if so the name to continue with.
 func chainEnd(reply *dns.Msg, q dns.Question) (string, bool) {
-	if q.Qtype == dns.TypeCNAME || q.Qtype == dns.TypeANY || reply.Rcode != dns.RcodeSuccess {
-		// An NXDOMAIN after a CNAME is already about the chain's end
-		// (RFC 6604); the server had the target's zone.
+	if q.Qtype == dns.TypeCNAME || q.Qtype == dns.TypeANY || reply.Rcode == dns.RcodeYXDomain {
 		return "", false
 	}
+	// An NXDOMAIN or NODATA after a CNAME is chased too: a server may only
+	// speak for its own zone, and the target's authority says whether the
+	// target exists (RFC 6604 section 3; Unbound does the same).
 	name := q.Name
 	for range len(reply.Answer) {
 		moved := false
