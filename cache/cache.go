@@ -32,21 +32,23 @@ type Options struct {
 	NegativeMaxTTL time.Duration // longest time a negative entry is kept; 0: DefaultNegativeMaxTTL
 }
 
-// Stats are the cache's counters since it was created.
+// Stats are the cache's counters since it was created, per kind of entry.
 type Stats struct {
-	Entries int   // entries held now
-	Bytes   int64 // estimated bytes held now
-	// Hits and Misses count answer lookups only (a miss includes finding
-	// an expired entry); they make the hit ratio operators watch.
-	Hits   uint64
-	Misses uint64
-	// DelegationHits and DelegationMisses count lookups of zone cuts; the
-	// resolver makes one per ancestor until it finds one.
-	DelegationHits   uint64
-	DelegationMisses uint64
-	Inserts          uint64
-	Evictions        uint64 // live entries pushed out by the entry or byte bound
-	Expired          uint64 // entries removed because their TTL ran out
+	Bytes       int64 // estimated bytes held now, both kinds
+	Answers     KindStats
+	Delegations KindStats
+}
+
+// KindStats counts one kind of entry. The resolver looks up a delegation
+// once per ancestor of a name until it finds one, so delegation misses
+// are many by design; the hit ratio operators watch is the answers'.
+type KindStats struct {
+	Entries   int // held now
+	Hits      uint64
+	Misses    uint64 // includes finding only an expired entry
+	Inserts   uint64
+	Evictions uint64 // live entries pushed out by the entry or byte bound
+	Expired   uint64 // entries removed because their TTL ran out
 }
 
 // kind keeps answers and delegations apart in the key space.
@@ -79,8 +81,19 @@ type Cache struct {
 	mu    sync.Mutex
 	lru   *simplelru.LRU[key, *entry]
 	bytes int64
-	stats Stats
+	kinds [2]KindStats // by kind; Entries kept up to date
+	// removal says why the LRU is letting go of entries, for onRemove.
+	removal removal
 }
+
+// removal is why an entry leaves the cache.
+type removal uint8
+
+const (
+	removedEvicted  removal = iota // pushed out by a bound
+	removedExpired                 // its TTL ran out
+	removedReplaced                // a new entry took its key
+)
 
 // New returns an empty cache bounded as opts says.
 func New(opts Options) (*Cache, error) {
@@ -108,9 +121,18 @@ func New(opts Options) (*Cache, error) {
 	return c, nil
 }
 
-// onRemove runs, with c.mu held, whenever the LRU lets go of an entry.
-func (c *Cache) onRemove(_ key, e *entry) {
+// onRemove runs, with c.mu held, whenever the LRU lets go of an entry;
+// c.removal says why.
+func (c *Cache) onRemove(k key, e *entry) {
 	c.bytes -= e.size
+	ks := &c.kinds[k.kind]
+	ks.Entries--
+	switch c.removal {
+	case removedEvicted:
+		ks.Evictions++
+	case removedExpired:
+		ks.Expired++
+	}
 }
 
 // Answer returns the cached reply to q, with remaining TTLs, if there is one.
@@ -156,30 +178,24 @@ func (c *Cache) StoreDelegation(zone string, m *dns.Msg, now time.Time) {
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.stats
-	s.Entries = c.lru.Len()
-	s.Bytes = c.bytes
-	return s
+	return Stats{Bytes: c.bytes, Answers: c.kinds[kindAnswer], Delegations: c.kinds[kindDelegation]}
 }
 
 func (c *Cache) get(k key, now time.Time) (*dns.Msg, bool) {
-	hits, misses := &c.stats.Hits, &c.stats.Misses
-	if k.kind == kindDelegation {
-		hits, misses = &c.stats.DelegationHits, &c.stats.DelegationMisses
-	}
 	c.mu.Lock()
+	ks := &c.kinds[k.kind]
 	e, ok := c.lru.Get(k)
 	if ok && !now.Before(e.expires) {
+		c.removal = removedExpired
 		c.lru.Remove(k)
-		c.stats.Expired++
 		ok = false
 	}
 	if !ok {
-		*misses++
+		ks.Misses++
 		c.mu.Unlock()
 		return nil, false
 	}
-	*hits++
+	ks.Hits++
 	c.mu.Unlock()
 	// The stored message is never modified after put, so copying it
 	// outside the lock is safe.
@@ -198,17 +214,17 @@ func (c *Cache) put(k key, m *dns.Msg, ttl uint32, now time.Time) *entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Remove first so the byte count of a replaced entry is released.
+	c.removal = removedReplaced
 	c.lru.Remove(k)
-	if c.lru.Add(k, e) {
-		c.stats.Evictions++
-	}
+	c.removal = removedEvicted
+	c.lru.Add(k, e)
 	c.bytes += e.size
-	c.stats.Inserts++
+	c.kinds[k.kind].Inserts++
+	c.kinds[k.kind].Entries++
 	for c.bytes > c.opts.MaxBytes && c.lru.Len() > 1 {
 		if _, _, ok := c.lru.RemoveOldest(); !ok {
 			break
 		}
-		c.stats.Evictions++
 	}
 	return e
 }

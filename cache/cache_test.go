@@ -106,7 +106,7 @@ func TestWhatIsNotCached(t *testing.T) {
 			if got, ok := c.Answer(q, t0); ok {
 				t.Errorf("cached: %v", got)
 			}
-			if s := c.Stats(); s.Inserts != 0 || s.Entries != 0 {
+			if s := c.Stats(); s.Answers.Inserts != 0 || s.Answers.Entries != 0 {
 				t.Errorf("stats %+v, want nothing inserted", s)
 			}
 		})
@@ -210,7 +210,7 @@ func TestEntryBound(t *testing.T) {
 		c.StoreAnswer(question(name, dns.TypeA), msg(t, dns.RcodeSuccess, []string{name + " 60 IN A 192.0.2.1"}), t0)
 	}
 	s := c.Stats()
-	if s.Entries != 10 || s.Evictions != 15 || s.Inserts != 25 {
+	if s.Answers.Entries != 10 || s.Answers.Evictions != 15 || s.Answers.Inserts != 25 {
 		t.Errorf("stats %+v, want 10 entries, 15 evictions, 25 inserts", s)
 	}
 	if _, ok := c.Answer(question("n24.example.com.", dns.TypeA), t0); !ok {
@@ -232,7 +232,7 @@ func TestByteBound(t *testing.T) {
 	if s.Bytes > limit || s.Bytes <= 0 {
 		t.Errorf("%d bytes held, bound %d", s.Bytes, limit)
 	}
-	if s.Evictions == 0 || s.Entries >= 2000 {
+	if s.Answers.Evictions == 0 || s.Answers.Entries >= 2000 {
 		t.Errorf("stats %+v: the byte bound evicted nothing", s)
 	}
 }
@@ -246,7 +246,7 @@ func TestReplaceKeepsByteCount(t *testing.T) {
 	for range 10 {
 		c.StoreAnswer(q, m, t0)
 	}
-	if s := c.Stats(); s.Bytes != once || s.Entries != 1 {
+	if s := c.Stats(); s.Bytes != once || s.Answers.Entries != 1 {
 		t.Errorf("after replacing: %+v, want %d bytes in 1 entry", s, once)
 	}
 }
@@ -259,8 +259,26 @@ func TestHitMissExpiredCounters(t *testing.T) {
 	c.Answer(q, t0)
 	c.Answer(q, t0.Add(5*time.Second))
 	s := c.Stats()
-	if s.Hits != 1 || s.Misses != 2 || s.Expired != 1 || s.Entries != 0 {
+	if s.Answers.Hits != 1 || s.Answers.Misses != 2 || s.Answers.Expired != 1 || s.Answers.Entries != 0 {
 		t.Errorf("stats %+v, want 1 hit, 2 misses, 1 expired, 0 entries", s)
+	}
+}
+
+func TestCountersPerKind(t *testing.T) {
+	c := newCache(t, Options{MaxEntries: 2})
+	ref := &dns.Msg{Ns: []dns.RR{rr(t, "example.com. 60 IN NS ns1.example.com.")}}
+	c.StoreDelegation("example.com.", ref, t0)
+	c.Delegation("example.com.", t0)
+	c.Delegation("com.", t0)
+	c.StoreAnswer(question("a.example.com.", dns.TypeA), msg(t, dns.RcodeSuccess, []string{"a.example.com. 60 IN A 192.0.2.1"}), t0)
+	c.StoreAnswer(question("b.example.com.", dns.TypeA), msg(t, dns.RcodeSuccess, []string{"b.example.com. 60 IN A 192.0.2.1"}), t0) // evicts the delegation
+	s := c.Stats()
+	d, a := s.Delegations, s.Answers
+	if d.Inserts != 1 || d.Hits != 1 || d.Misses != 1 || d.Evictions != 1 || d.Entries != 0 {
+		t.Errorf("delegations %+v, want 1 insert, 1 hit, 1 miss, 1 eviction, 0 entries", d)
+	}
+	if a.Inserts != 2 || a.Entries != 2 || a.Evictions != 0 {
+		t.Errorf("answers %+v, want 2 inserts, 2 entries, no eviction", a)
 	}
 }
 
@@ -290,8 +308,8 @@ func TestConcurrentUse(t *testing.T) {
 	for range 4 {
 		<-done
 	}
-	if s := c.Stats(); s.Entries > 50 {
-		t.Errorf("%d entries, bound 50", s.Entries)
+	if s := c.Stats(); s.Answers.Entries > 50 {
+		t.Errorf("%d entries, bound 50", s.Answers.Entries)
 	}
 }
 

@@ -26,6 +26,7 @@ const (
 	keyACLDeny      = "acl.deny"
 	keyLogLevel     = "log.level"
 	keyLogFormat    = "log.format"
+	keyLogQueries   = "log.queries"
 )
 
 // envPrefix starts the environment variable of every setting (DESIGN.md,
@@ -141,6 +142,11 @@ var settings = []setting{
 		def:   "text",
 		usage: "log as `FORMAT`: text or json",
 	},
+	{
+		key:   keyLogQueries,
+		def:   false,
+		usage: "log every answered query at Info (client, name, type, rcode, latency, cache hit); switchable at run time with POST /querylog",
+	},
 }
 
 // settingIndex finds a setting by key.
@@ -197,13 +203,24 @@ func (s *setting) defaultValue() any {
 }
 
 // RegisterFlags adds the flag of every setting, and its aliases, to fs, with
-// the default and help text from the settings table. Each help line ends with
-// the setting's environment variable. An alias shares its flag's value, so
-// whichever spelling comes last on the command line wins. RegisterFlags
-// panics, as pflag does, if fs already defines one of these flags.
-func RegisterFlags(fs *pflag.FlagSet) {
+// the default and help text from the settings table; given keys, only
+// those settings' flags (and --config). Each help line ends with the
+// setting's environment variable. An alias shares its flag's value, so
+// whichever spelling comes last on the command line wins. Settings without
+// a flag can still come from the file and the environment. RegisterFlags
+// panics, as pflag does, if fs already defines one of these flags, and on
+// a key that is not a setting (a programming error).
+func RegisterFlags(fs *pflag.FlagSet, keys ...string) {
+	for _, k := range keys {
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.key == k }) {
+			panic("config.RegisterFlags: no setting " + k)
+		}
+	}
 	for i := range settings {
 		s := &settings[i]
+		if len(keys) > 0 && s.key != keyConfig && !slices.Contains(keys, s.key) {
+			continue
+		}
 		name := s.flagName()
 		usage := s.usage + " (env " + s.envName() + ")"
 		switch d := s.defaultValue().(type) {

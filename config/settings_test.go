@@ -96,6 +96,7 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "acl-deny", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_ACL_DENY"},
 		{flag: "log-level", wantDefault: "info", wantType: "string", wantInUsage: "ROOTWALK_LOG_LEVEL"},
 		{flag: "log-format", wantDefault: "text", wantType: "string", wantInUsage: "ROOTWALK_LOG_FORMAT"},
+		{flag: "log-queries", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LOG_QUERIES"},
 	}
 	var n int
 	fs.VisitAll(func(*pflag.Flag) { n++ })
@@ -183,5 +184,53 @@ func TestEnvironFirstWins(t *testing.T) {
 	cfg := mustLoad(t, load{env: []string{"ROOTWALK_CACHE_SIZE=5", "ROOTWALK_CACHE_SIZE=6"}})
 	if got, want := cfg.Cache.Size, 5; got != want {
 		t.Errorf("got cache.size %d, want %d (the first, as os.Getenv)", got, want)
+	}
+}
+
+func TestRegisterSomeFlags(t *testing.T) {
+	fs := pflag.NewFlagSet("lab", pflag.ContinueOnError)
+	RegisterFlags(fs, "lab.port", "log.level")
+	for _, name := range []string{"lab-port", "log-level", "config"} {
+		if fs.Lookup(name) == nil {
+			t.Errorf("--%s not registered", name)
+		}
+	}
+	if fs.Lookup("listen") != nil {
+		t.Error("--listen registered though not asked for")
+	}
+	if err := fs.Parse([]string{"--lab-port", "53"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(fs, []string{"ROOTWALK_LISTEN=127.0.0.1:5300"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Lab.Port != 53 || cfg.Listen.String() != "127.0.0.1:5300" {
+		t.Errorf("lab.port %d, listen %v: want the flag and the environment both honoured", cfg.Lab.Port, cfg.Listen)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("RegisterFlags accepted a key that is no setting")
+		}
+	}()
+	RegisterFlags(pflag.NewFlagSet("x", pflag.ContinueOnError), "no.such.key")
+}
+
+func TestLogQueries(t *testing.T) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	cfg, err := Load(fs, []string{"ROOTWALK_LOG_QUERIES=true"})
+	if err != nil || !cfg.Log.Queries {
+		t.Fatalf("from the environment: %v, %v", cfg, err)
+	}
+	if err := fs.Parse([]string{"--log-queries=false"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load(fs, []string{"ROOTWALK_LOG_QUERIES=true"})
+	if err != nil || cfg.Log.Queries {
+		t.Fatalf("the flag did not win over the environment: %v, %v", cfg, err)
+	}
+	if _, err := Load(nil, []string{"ROOTWALK_LOG_QUERIES=sometimes"}); err == nil || !strings.Contains(err.Error(), "log.queries") {
+		t.Errorf("bad value: %v", err)
 	}
 }

@@ -125,4 +125,6 @@ type Log struct {
 	Level slog.Level
 	// Format is the handler to log with.
 	Format LogFormat
+	// Queries turns on the query log: a line per answered query.
+	Queries bool
 }

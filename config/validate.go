@@ -67,8 +67,9 @@ type rawACL struct {
 }
 
 type rawLog struct {
-	Level  any `mapstructure:"level"`
-	Format any `mapstructure:"format"`
+	Level   any `mapstructure:"level"`
+	Format  any `mapstructure:"format"`
+	Queries any `mapstructure:"queries"`
 }
 
 // builder checks raw values one setting at a time, collecting a
@@ -104,6 +105,7 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.ACL.Deny = b.prefixes(keyACLDeny, raw.ACL.Deny)
 	cfg.Log.Level = b.logLevel(raw.Log.Level)
 	cfg.Log.Format = b.logFormat(raw.Log.Format)
+	cfg.Log.Queries = b.bool(keyLogQueries, raw.Log.Queries)
 
 	if cfg.Lab.Enabled && upstreamOK && labPortOK {
 		b.applyLab(cfg, raw.UpstreamPort)

@@ -55,9 +55,9 @@ func dig(t *testing.T, digPath string, addr string, port uint16, name string, qt
 // --lab) and asks it every lab case with the real dig.
 func TestDigAgainstServe(t *testing.T) {
 	digPath := mustHave(t, "dig")
-	_, addr := startServe(t, func(labPort int) []string {
+	addr := startServe(t, func(labPort int) []string {
 		return []string{"--lab", "--lab-port", strconv.Itoa(labPort)}
-	})
+	}).addr
 	for _, c := range labCases {
 		t.Run(c.name, func(t *testing.T) {
 			rcode, answer := dig(t, digPath, addr.Addr().String(), addr.Port(), c.qname, c.qtype)
@@ -104,9 +104,9 @@ func TestServeWithHintsFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(hints), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, addr := startServe(t, func(int) []string {
+	addr := startServe(t, func(int) []string {
 		return []string{"--root-hints", file, "--upstream-port", strconv.Itoa(port)}
-	})
+	}).addr
 	for _, c := range labCases {
 		if c.rcode == dns.RcodeServerFailure {
 			continue // covered elsewhere; slow to fail
@@ -168,9 +168,9 @@ func TestBadConfigurationExits2(t *testing.T) {
 // TestServeShutsDownOnSignal: SIGTERM ends serve cleanly with status 0
 // (checked by startProcess's cleanup), and it logs that it is stopping.
 func TestServeShutsDownOnSignal(t *testing.T) {
-	p, _ := startServe(t, func(labPort int) []string {
+	p := startServe(t, func(labPort int) []string {
 		return []string{"--lab", "--lab-port", strconv.Itoa(labPort)}
-	})
+	}).p
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

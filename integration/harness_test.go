@@ -38,6 +38,7 @@ type stack struct {
 	clock    *dnstest.Clock
 	cache    *cache.Cache
 	resolver *resolver.Resolver
+	metrics  *server.Metrics
 	addr     netip.AddrPort // where rootwalk answers
 }
 
@@ -75,8 +76,9 @@ func startStack(t *testing.T, lab *zones.Lab) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.metrics = server.NewMetrics()
 	h, err := server.NewHandler(server.HandlerOptions{
-		Resolver: s.resolver, ACL: server.ACL{Allow: loopbackNets}, Logger: testLogger(t),
+		Resolver: s.resolver, ACL: server.ACL{Allow: loopbackNets}, Metrics: s.metrics, Logger: testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -145,26 +145,33 @@ func freeAddr(t *testing.T) netip.AddrPort {
 // to start if it is taken, and the caller tries another.
 func labPort() int { return 20000 + rand.IntN(12000) }
 
-// startServe runs `rootwalk serve` with args plus a free listen address
-// and no admin API, retrying with a new lab port when the lab's port was
-// taken, and returns once the roots are primed.
-func startServe(t *testing.T, args func(labPort int) []string) (*process, netip.AddrPort) {
+// served is a `rootwalk serve` started by a test.
+type served struct {
+	p     *process
+	addr  netip.AddrPort // DNS, UDP and TCP
+	admin netip.AddrPort // the admin API
+}
+
+// startServe runs `rootwalk serve` with args plus free listen and admin
+// addresses, retrying with a new lab port when the lab's port was taken,
+// and returns once the roots are primed.
+func startServe(t *testing.T, args func(labPort int) []string) served {
 	t.Helper()
 	var lastLog string
 	for range 5 {
-		addr := freeAddr(t)
-		all := append([]string{"serve", "--listen", addr.String(), "--admin-listen="}, args(labPort())...)
-		p := startProcess(t, true, rootwalkBin, all...)
-		if ok := waitPrimed(p, 30*time.Second); ok {
-			return p, addr
+		s := served{addr: freeAddr(t), admin: freeAddr(t)}
+		all := append([]string{"serve", "--listen", s.addr.String(), "--admin", s.admin.String()}, args(labPort())...)
+		s.p = startProcess(t, true, rootwalkBin, all...)
+		if ok := waitPrimed(s.p, 30*time.Second); ok {
+			return s
 		}
-		lastLog = p.log()
+		lastLog = s.p.log()
 		if !strings.Contains(lastLog, "address already in use") {
 			t.Fatalf("rootwalk %s did not start:\n%s", strings.Join(all, " "), lastLog)
 		}
 	}
 	t.Fatalf("rootwalk did not start in 5 attempts:\n%s", lastLog)
-	return nil, netip.AddrPort{}
+	return served{}
 }
 
 // waitPrimed reports whether the process logged that the roots are primed.

@@ -51,7 +51,7 @@ func (w *walk) ask(ctx context.Context, zone, server string, addr netip.Addr, q 
 // exchange sends one query, spending one unit of the walk's budget.
 func (w *walk) exchange(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question, edns bool) (Response, error) {
 	if w.sent >= maxUpstreamQueries {
-		return Response{}, fmt.Errorf("%w: %d upstream queries", ErrBudgetExceeded, maxUpstreamQueries)
+		return Response{}, errOutOfQueries
 	}
 	w.sent++
 	to := netip.AddrPortFrom(addr, w.r.port)
@@ -71,15 +71,33 @@ func (w *walk) exchange(ctx context.Context, zone, server string, addr netip.Add
 		}
 		return Response{}, err
 	}
+	w.r.stats.rtt.Observe(resp.RTT)
 	if resp.TCP {
 		w.r.stats.tcp.Add(1)
+		if w.tracing() {
+			w.emit(ctx, Event{Kind: EventTCPRetry, Question: q, Zone: zone, Server: server, Addr: to})
+		}
 	}
 	return resp, nil
 }
 
 // addresses resolves the address of a name server that came without glue:
-// A first, then AAAA only if IPv6 is on and A gave nothing usable.
+// A first, then AAAA if IPv6 is on and A gave nothing usable. A failure
+// is remembered for the rest of the walk; a failed A lookup is not
+// followed by AAAA, since whatever broke A breaks AAAA too.
 func (w *walk) addresses(ctx context.Context, name string) ([]netip.Addr, error) {
+	key := canonical(name)
+	if err, ok := w.unreachable[key]; ok {
+		return nil, fmt.Errorf("already failed in this walk: %w", err)
+	}
+	addrs, err := w.lookupAddresses(ctx, name)
+	if err != nil && !stop(ctx, err) {
+		w.unreachable[key] = err
+	}
+	return addrs, err
+}
+
+func (w *walk) lookupAddresses(ctx context.Context, name string) ([]netip.Addr, error) {
 	if w.depth >= maxSubResolutionDepth {
 		return nil, fmt.Errorf("%w: glueless servers nested more than %d deep", ErrBudgetExceeded, maxSubResolutionDepth)
 	}
@@ -87,7 +105,6 @@ func (w *walk) addresses(ctx context.Context, name string) ([]netip.Addr, error)
 	if w.r.ipv6 {
 		types = append(types, dns.TypeAAAA)
 	}
-	var errs []error
 	for _, t := range types {
 		q := dns.Question{Name: name, Qtype: t, Qclass: dns.ClassINET}
 		if w.tracing() {
@@ -97,11 +114,7 @@ func (w *walk) addresses(ctx context.Context, name string) ([]netip.Addr, error)
 		m, err := w.resolveGuarded(ctx, q)
 		w.depth--
 		if err != nil {
-			if stop(ctx, err) {
-				return nil, err
-			}
-			errs = append(errs, err)
-			continue
+			return nil, err
 		}
 		var found []netip.Addr
 		for _, rr := range m.Answer {
@@ -113,10 +126,7 @@ func (w *walk) addresses(ctx context.Context, name string) ([]netip.Addr, error)
 			return usable, nil
 		}
 	}
-	if len(errs) == 0 {
-		return nil, fmt.Errorf("no usable address for %s", name)
-	}
-	return nil, errors.Join(errs...)
+	return nil, fmt.Errorf("no usable address for %s", name)
 }
 
 // prime asks the hinted servers for the root NS RRset and caches it, with
@@ -156,10 +166,10 @@ func (w *walk) prime(ctx context.Context) error {
 				continue
 			}
 			now := w.r.clock.Now()
-			_ = w.r.cache.storeAnswer(q, out.msg, now) // the priming answer goes to no client
-			w.r.cache.storeDelegation(root, now)
+			_ = w.cache.storeAnswer(q, out.msg, now) // the priming answer goes to no client
+			w.cache.storeDelegation(root, now)
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %w", ErrNoReachableAuthority, errors.Join(failures...))
+	return fmt.Errorf("%w: %w", ErrNoReachableAuthority, joinErrors(failures...))
 }

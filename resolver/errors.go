@@ -1,6 +1,9 @@
 package resolver
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Outcomes of a failed resolution that callers branch on with errors.Is.
 // NXDOMAIN and NODATA are not errors: they are answers.
@@ -27,3 +30,25 @@ var (
 	// could not be used at all.
 	ErrBadReply = errors.New("bad reply")
 )
+
+// joinErrors is errors.Join on one line: the errors of several servers,
+// separated by semicolons, so that a log line or an EDE text stays one
+// line. errors.Is and errors.As see every one of them.
+func joinErrors(errs ...error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return multiError(errs)
+}
+
+type multiError []error
+
+func (m multiError) Error() string {
+	parts := make([]string, len(m))
+	for i, err := range m {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (m multiError) Unwrap() []error { return m }

@@ -2,7 +2,6 @@ package resolver
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -74,7 +73,7 @@ func ParseHints(r io.Reader, source string) (Hints, error) {
 		hints = append(hints, NameServer{Name: name, Addrs: addrs[name]})
 	}
 	if len(hints) == 0 {
-		return nil, errors.Join(missing...)
+		return nil, joinErrors(missing...)
 	}
 	return hints, nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/histogram"
 )
 
 // Cache is what the resolver needs from a cache. Everything it returns is
@@ -57,10 +59,26 @@ type Options struct {
 
 // Stats are the resolver's counters since it was created.
 type Stats struct {
-	UpstreamQueries  uint64 // exchanges started
-	UpstreamTimeouts uint64 // exchanges that got no reply in time
-	TCPFallbacks     uint64 // exchanges retried over TCP after truncation
-	UpstreamErrors   uint64 // other failed exchanges (network errors, bad replies)
+	Resolutions      uint64             // client questions resolved, successfully or not
+	Failures         uint64             // resolutions that ended in an error
+	InFlight         int64              // resolutions under way now
+	UpstreamQueries  uint64             // exchanges started
+	UpstreamTimeouts uint64             // exchanges that got no reply in time
+	TCPFallbacks     uint64             // exchanges retried over TCP after truncation
+	UpstreamErrors   uint64             // other failed exchanges (network errors, bad replies)
+	UpstreamRTT      histogram.Snapshot // round-trip times of the exchanges that got a reply
+}
+
+// Result is the outcome of one resolution.
+type Result struct {
+	// Reply holds the rcode, the answer section (any CNAME/DNAME chain
+	// first) and, for a negative answer, the SOA in the authority
+	// section. Header fields other than Rcode are not set. It is the
+	// caller's.
+	Reply *dns.Msg
+	// Upstream counts the queries sent to resolve it; 0 means the whole
+	// answer came from the cache.
+	Upstream int
 }
 
 // Resolver resolves questions by iteration. It is safe for concurrent use.
@@ -80,7 +98,10 @@ type Resolver struct {
 
 	primed atomic.Bool
 	stats  struct {
+		resolutions, failures          atomic.Uint64
+		inFlight                       atomic.Int64
 		queries, timeouts, tcp, errors atomic.Uint64
+		rtt                            *histogram.Histogram
 	}
 }
 
@@ -124,6 +145,7 @@ func New(opts Options) (*Resolver, error) {
 		src = rand.NewChaCha8(randomSeed())
 	}
 	r.rand = rand.New(src)
+	r.stats.rtt = histogram.New(histogram.DefaultBounds)
 	return r, nil
 }
 
@@ -138,20 +160,25 @@ func randomSeed() [32]byte {
 	return seed
 }
 
-// Resolve answers q. The result holds the rcode, the answer section (with
-// any CNAME/DNAME chain first) and, for a negative answer, the SOA in the
-// authority section; header fields other than Rcode are not set. The
-// message is the caller's. An error means no answer could be found; it
-// wraps one of the sentinels of errors.go or a context error.
-func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
+// Resolve answers q, from the cache where it can and by walking the tree
+// where it must. An error means no answer could be found; it wraps one of
+// the sentinels of errors.go or a context error.
+//
+// The context may carry a Tracer (WithTracer), which sees every step, and
+// may bring a cache of its own (WithCache), as a cold trace does.
+func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
+	r.stats.resolutions.Add(1)
+	r.stats.inFlight.Add(1)
+	defer r.stats.inFlight.Add(-1)
 	w := r.newWalk(ctx)
 	m, err := w.resolveGuarded(ctx, q)
 	if err != nil {
+		r.stats.failures.Add(1)
 		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], err)
 	}
-	return m, nil
+	return &Result{Reply: m, Upstream: w.sent}, nil
 }
 
 // Prime asks the hinted root servers for the root's NS RRset (RFC 8109)
@@ -173,6 +200,10 @@ func (r *Resolver) Primed() bool { return r.primed.Load() }
 // Stats returns a snapshot of the counters.
 func (r *Resolver) Stats() Stats {
 	return Stats{
+		Resolutions:      r.stats.resolutions.Load(),
+		Failures:         r.stats.failures.Load(),
+		InFlight:         r.stats.inFlight.Load(),
+		UpstreamRTT:      r.stats.rtt.Snapshot(),
 		UpstreamQueries:  r.stats.queries.Load(),
 		UpstreamTimeouts: r.stats.timeouts.Load(),
 		TCPFallbacks:     r.stats.tcp.Load(),

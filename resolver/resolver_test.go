@@ -19,7 +19,7 @@ const soaExample = "example.test. 3600 IN SOA ns1.example.test. host.example.tes
 
 // testTree is a small DNS tree: a root, the TLDs test. and other., and
 // zones below them with and without glue.
-func testTree(t *testing.T) map[string]table {
+func testTree(t testing.TB) map[string]table {
 	t.Helper()
 	exampleServer := table{
 		"www.example.test. A":     answer(t, "www.example.test. 3600 IN A 192.0.2.1"),
@@ -113,10 +113,11 @@ func TestResolve(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			net := newFakeNet(testTree(t))
 			r := newTestResolver(t, net, nil)
-			got, err := r.Resolve(t.Context(), dns.Question{Name: tc.qname, Qtype: tc.qtype, Qclass: dns.ClassINET})
+			res, err := r.Resolve(t.Context(), dns.Question{Name: tc.qname, Qtype: tc.qtype, Qclass: dns.ClassINET})
 			if err != nil {
 				t.Fatalf("Resolve: %v\nqueries: %q", err, net.queries())
 			}
+			got := res.Reply
 			if got.Rcode != tc.wantRcode {
 				t.Errorf("rcode %s, want %s", dns.RcodeToString[got.Rcode], dns.RcodeToString[tc.wantRcode])
 			}
@@ -195,9 +196,9 @@ func TestLameServerIsSkipped(t *testing.T) {
 	for seed := range uint64(16) { // seeds that put either server first
 		net := newFakeNet(tree)
 		r := newSeededResolver(t, net, nil, seed)
-		got, err := r.Resolve(t.Context(), dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET})
-		if err != nil || len(got.Answer) != 1 {
-			t.Fatalf("seed %d: got %v, %v; want the answer from the good server\nqueries: %q", seed, got, err, net.queries())
+		res, err := r.Resolve(t.Context(), dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET})
+		if err != nil || len(res.Reply.Answer) != 1 {
+			t.Fatalf("seed %d: got %v, %v; want the answer from the good server\nqueries: %q", seed, res, err, net.queries())
 		}
 		if slices.Contains(net.queries(), "127.0.0.3 www.example.test. A") {
 			lameFirst++
@@ -220,13 +221,14 @@ func TestCacheSavesQueries(t *testing.T) {
 	first := len(net.queries())
 
 	clock.Advance(10 * time.Second)
-	got, err := r.Resolve(t.Context(), q)
+	res, err := r.Resolve(t.Context(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(net.queries()); n != first {
-		t.Errorf("second resolution sent %d queries, want none: %q", n-first, net.queries()[first:])
+	if n := len(net.queries()); n != first || res.Upstream != 0 {
+		t.Errorf("second resolution sent %d queries (Upstream %d), want none: %q", n-first, res.Upstream, net.queries()[first:])
 	}
+	got := res.Reply
 	if len(got.Answer) != 1 || got.Answer[0].Header().Ttl != 3600 {
 		// The map cache does not count TTLs down; the real cache's tests do.
 		t.Errorf("answer %v", got.Answer)
@@ -325,5 +327,48 @@ func TestAllowUpstreamKeepsQueriesInside(t *testing.T) {
 		if a := netip.MustParseAddr(strings.Fields(q)[0]); !netip.MustParsePrefix("127.0.0.0/30").Contains(a) {
 			t.Errorf("sent outside AllowUpstream: %s", q)
 		}
+	}
+}
+
+func TestContextCacheLeavesOwnCacheAlone(t *testing.T) {
+	own, private := newMapCache(), newMapCache()
+	net := newFakeNet(testTree(t))
+	r := newTestResolver(t, net, own)
+	q := dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
+	if _, err := r.Resolve(WithCache(t.Context(), private), q); err != nil {
+		t.Fatal(err)
+	}
+	if len(own.entries) != 0 {
+		t.Errorf("the resolver's own cache got %d entries from a resolution with a cache of its own", len(own.entries))
+	}
+	if len(private.entries) == 0 {
+		t.Error("the context's cache got nothing")
+	}
+}
+
+func TestStatsAndEvents(t *testing.T) {
+	// Every reply "came over TCP after truncation", to see the event.
+	fake := newFakeNet(testTree(t))
+	tcp := ExchangerFunc(func(ctx context.Context, q *dns.Msg, s netip.AddrPort) (Response, error) {
+		resp, err := fake.Exchange(ctx, q, s)
+		resp.TCP = err == nil
+		return resp, err
+	})
+	r := newTestResolver(t, tcp, nil)
+	var kinds []string
+	ctx := WithTracer(t.Context(), TracerFunc(func(e Event) { kinds = append(kinds, e.Kind.String()) }))
+	if _, err := r.Resolve(ctx, dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Resolve(t.Context(), dns.Question{Name: "refused.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}); err == nil {
+		t.Fatal("refused.example.test resolved")
+	}
+	want := []string{"start", "query", "tcp-retry", "reply", "query", "tcp-retry", "reply", "query", "tcp-retry", "reply"}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("events %q, want %q", kinds, want)
+	}
+	s := r.Stats()
+	if s.Resolutions != 2 || s.Failures != 1 || s.InFlight != 0 || s.UpstreamQueries != 7 || s.TCPFallbacks != 7 || s.UpstreamRTT.Count != 7 {
+		t.Errorf("stats %+v; want 2 resolutions, 1 failure, 7 queries (3, then 4 for the refused name: root, test., both servers) over TCP with 7 RTTs", s)
 	}
 }

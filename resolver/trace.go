@@ -30,6 +30,12 @@ const (
 	// EventSubResolve: Server has no known address; the walk resolves
 	// Target (its name) first, one Depth deeper.
 	EventSubResolve
+	// EventTCPRetry: Server's UDP reply was truncated; it was asked again
+	// over TCP, and the EventReply that follows is the TCP one.
+	EventTCPRetry
+	// EventSkip: Server (Target) of Zone is not asked; Err says why (no
+	// usable address, or the budget for glueless lookups is spent).
+	EventSkip
 )
 
 var eventNames = [...]string{
@@ -40,6 +46,8 @@ var eventNames = [...]string{
 	EventError:      "error",
 	EventRestart:    "restart",
 	EventSubResolve: "sub-resolve",
+	EventTCPRetry:   "tcp-retry",
+	EventSkip:       "skip",
 }
 
 // String returns a short lower-case name for the kind.
@@ -86,9 +94,26 @@ func WithTracer(ctx context.Context, t Tracer) context.Context {
 	return context.WithValue(ctx, tracerKey{}, t)
 }
 
-func tracerFrom(ctx context.Context) Tracer {
+// ContextTracer returns the Tracer attached to ctx, or nil.
+func ContextTracer(ctx context.Context) Tracer {
 	t, _ := ctx.Value(tracerKey{}).(Tracer)
 	return t
+}
+
+type cacheKey struct{}
+
+// WithCache returns a context whose resolutions use c instead of the
+// resolver's own cache: with a new, empty c, a resolution runs exactly as
+// a freshly started resolver's would, without touching the shared cache.
+// It is what a cold trace uses.
+func WithCache(ctx context.Context, c Cache) context.Context {
+	return context.WithValue(ctx, cacheKey{}, c)
+}
+
+// ContextCache returns the Cache attached to ctx by WithCache, if any.
+func ContextCache(ctx context.Context) (Cache, bool) {
+	c, ok := ctx.Value(cacheKey{}).(Cache)
+	return c, ok
 }
 
 // logEvent writes e at Debug level with the project's fixed keys.

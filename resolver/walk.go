@@ -16,18 +16,30 @@ type walk struct {
 	r      *Resolver
 	tracer Tracer
 	debug  bool
+	cache  optionalCache         // the resolver's, or the context's (WithCache)
 	sent   int                   // upstream queries so far, against maxUpstreamQueries
 	depth  int                   // nesting of sub-resolutions
 	active map[dns.Question]bool // questions being resolved: the loop guard
+	// unreachable remembers name servers whose address could not be
+	// found in this walk, so that a tangle of glueless delegations is
+	// explored once, not once per path into it.
+	unreachable map[string]error
 }
 
 func (r *Resolver) newWalk(ctx context.Context) *walk {
-	return &walk{
+	w := &walk{
 		r:      r,
-		tracer: tracerFrom(ctx),
+		tracer: ContextTracer(ctx),
 		debug:  r.log.Enabled(ctx, slog.LevelDebug),
+		cache:  r.cache,
 		active: make(map[dns.Question]bool),
+
+		unreachable: make(map[string]error),
 	}
+	if c, ok := ContextCache(ctx); ok {
+		w.cache = optionalCache{c}
+	}
+	return w
 }
 
 // tracing reports whether anyone looks at events; when nobody does, the
@@ -126,7 +138,7 @@ func chainEnd(reply *dns.Msg, q dns.Question) (string, bool) {
 // lookup answers one name from the cache or by walking down from the
 // deepest zone cut known, following referrals. It does not chase CNAMEs.
 func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
-	if m, ok := w.r.cache.lookupAnswer(q, w.r.clock.Now()); ok {
+	if m, ok := w.cache.lookupAnswer(q, w.r.clock.Now()); ok {
 		if w.tracing() {
 			w.emit(ctx, Event{Kind: EventCacheHit, Question: q, Reply: m})
 		}
@@ -142,11 +154,11 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 			return nil, err
 		}
 		if out.kind == kindReferral {
-			w.r.cache.storeDelegation(out.next, w.r.clock.Now())
+			w.cache.storeDelegation(out.next, w.r.clock.Now())
 			dp = out.next
 			continue
 		}
-		return w.r.cache.storeAnswer(q, out.msg, w.r.clock.Now()), nil
+		return w.cache.storeAnswer(q, out.msg, w.r.clock.Now()), nil
 	}
 	return nil, fmt.Errorf("%w: more than %d referrals for %s", ErrBudgetExceeded, maxReferralDepth, q.Name)
 }
@@ -162,7 +174,7 @@ func (w *walk) startDelegation(q dns.Question) (*delegation, string) {
 	}
 	now := w.r.clock.Now()
 	for {
-		if m, ok := w.r.cache.lookupDelegation(name, now); ok {
+		if m, ok := w.cache.lookupDelegation(name, now); ok {
 			if d := delegationFromMsg(name, m); len(d.servers) > 0 {
 				return d, "cache"
 			}
@@ -185,6 +197,10 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 		if len(addrs) == 0 {
 			// Glueless, or the glue holds only addresses we may not use.
 			if lookups == maxNSAddressLookups {
+				if w.tracing() {
+					w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: dp.zone, Target: ns.Name,
+						Err: fmt.Errorf("%w: already resolved %d glueless servers of %s", ErrBudgetExceeded, maxNSAddressLookups, dp.zone)})
+				}
 				continue
 			}
 			lookups++
@@ -194,6 +210,9 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 					return outcome{}, err
 				}
 				failures = append(failures, fmt.Errorf("%s: %w", ns.Name, err))
+				if w.tracing() {
+					w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: dp.zone, Target: ns.Name, Err: err})
+				}
 				continue
 			}
 		}
@@ -219,11 +238,14 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 	if len(failures) == 0 {
 		failures = append(failures, errors.New("no server with a usable address"))
 	}
-	return outcome{}, fmt.Errorf("%w for %s: %w", ErrNoReachableAuthority, dp.zone, errors.Join(failures...))
+	return outcome{}, fmt.Errorf("%w for %s: %w", ErrNoReachableAuthority, dp.zone, joinErrors(failures...))
 }
 
+// errOutOfQueries is the walk's upstream query budget running out.
+var errOutOfQueries = fmt.Errorf("%w: %d upstream queries", ErrBudgetExceeded, maxUpstreamQueries)
+
 // stop reports whether err ends the whole walk rather than one server's
-// turn: the budget is spent or the caller gave up.
+// turn: the query budget is spent or the caller gave up.
 func stop(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || errors.Is(err, ErrBudgetExceeded)
+	return ctx.Err() != nil || errors.Is(err, errOutOfQueries)
 }

@@ -10,30 +10,50 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/rootwalk/rootwalk/cache"
 	"github.com/rootwalk/rootwalk/resolver"
+	"github.com/rootwalk/rootwalk/resolver/trace"
 )
+
+// Bounds of a cold trace's private cache: one resolution never needs more.
+const (
+	coldTraceEntries = 10_000
+	coldTraceBytes   = 16 << 20
+)
+
+// AdminResolver is what the admin API needs of the resolver: its counters
+// and, for /trace, resolutions.
+type AdminResolver interface {
+	ResolverStats
+	Resolve(ctx context.Context, q dns.Question) (*resolver.Result, error)
+}
 
 // AdminOptions configures the admin HTTP API.
 type AdminOptions struct {
 	Addr     netip.AddrPort
-	Token    string                              // if set, required as "Authorization: Bearer <Token>"
-	Metrics  *Metrics                            // client query counters
-	Cache    interface{ Stats() cache.Stats }    // nil: no cache section
-	Upstream interface{ Stats() resolver.Stats } // nil: no upstream section
-	Ready    func() bool                         // readiness: listening and roots primed
+	Token    string        // if set, required as "Authorization: Bearer <Token>"
+	Metrics  *Metrics      // client query counters
+	Cache    CacheStats    // nil: no cache numbers
+	Resolver AdminResolver // nil: no resolver numbers, no /trace
+	QueryLog *QueryLog     // nil: /querylog is not found
+	Ready    func() bool   // readiness: listening and roots primed
 	Logger   *slog.Logger
 }
 
-// Admin is the admin HTTP API (DESIGN.md): /healthz, /readyz and /stats.
+// Admin is the admin HTTP API of DESIGN.md.
 type Admin struct {
-	opts AdminOptions
-	srv  *http.Server
-	ln   net.Listener
-	wg   sync.WaitGroup
+	opts    AdminOptions
+	metrics http.Handler
+	srv     *http.Server
+	ln      net.Listener
+	wg      sync.WaitGroup
 }
 
 // NewAdmin returns the admin API, not yet listening; Handler serves it in tests.
@@ -45,6 +65,12 @@ func NewAdmin(opts AdminOptions) *Admin {
 		opts.Metrics = NewMetrics()
 	}
 	a := &Admin{opts: opts}
+	var rs ResolverStats
+	if opts.Resolver != nil {
+		rs = opts.Resolver
+	}
+	reg := newRegistry(&collector{metrics: opts.Metrics, cache: opts.Cache, resolver: rs})
+	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)})
 	a.srv = &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -67,6 +93,14 @@ func (a *Admin) Handler() http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /stats", a.authorized(http.HandlerFunc(a.stats)))
+	mux.Handle("GET /metrics", a.authorized(a.metrics))
+	if a.opts.Resolver != nil {
+		mux.Handle("GET /trace", a.authorized(http.HandlerFunc(a.trace)))
+	}
+	if a.opts.QueryLog != nil {
+		mux.Handle("GET /querylog", a.authorized(http.HandlerFunc(a.queryLog)))
+		mux.Handle("POST /querylog", a.authorized(http.HandlerFunc(a.queryLog)))
+	}
 	return mux
 }
 
@@ -88,82 +122,74 @@ func (a *Admin) authorized(next http.Handler) http.Handler {
 	})
 }
 
-// Stats is the JSON document served at /stats.
-type Stats struct {
-	UptimeSeconds float64       `json:"uptime_seconds"`
-	Queries       QueriesJSON   `json:"queries"`
-	Cache         *CacheJSON    `json:"cache,omitempty"`
-	Upstream      *UpstreamJSON `json:"upstream,omitempty"`
-	LatencyMS     LatencyJSON   `json:"latency_ms"`
-}
-
-// QueriesJSON counts client queries.
-type QueriesJSON struct {
-	Total   uint64            `json:"total"`
-	ByType  map[string]uint64 `json:"by_type"`
-	ByRcode map[string]uint64 `json:"by_rcode"`
-}
-
-// CacheJSON is the cache's counters.
-type CacheJSON struct {
-	Entries          int     `json:"entries"`
-	Bytes            int64   `json:"bytes"`
-	Hits             uint64  `json:"hits"`
-	Misses           uint64  `json:"misses"`
-	Inserts          uint64  `json:"inserts"`
-	Evictions        uint64  `json:"evictions"`
-	Expired          uint64  `json:"expired"`
-	HitRatio         float64 `json:"hit_ratio"` // answer lookups served from the cache
-	DelegationHits   uint64  `json:"delegation_hits"`
-	DelegationMisses uint64  `json:"delegation_misses"`
-}
-
-// UpstreamJSON is the resolver's exchange counters.
-type UpstreamJSON struct {
-	Queries      uint64 `json:"queries"`
-	Timeouts     uint64 `json:"timeouts"`
-	TCPFallbacks uint64 `json:"tcp_fallbacks"`
-	Errors       uint64 `json:"errors"`
-}
-
-// LatencyJSON is client latency percentiles, in milliseconds, as bucket
-// upper bounds.
-type LatencyJSON struct {
-	P50 float64 `json:"p50"`
-	P90 float64 `json:"p90"`
-	P99 float64 `json:"p99"`
-}
-
-func (a *Admin) stats(w http.ResponseWriter, _ *http.Request) {
-	q := a.opts.Metrics.Snapshot()
-	out := Stats{
-		UptimeSeconds: q.Uptime.Seconds(),
-		Queries:       QueriesJSON{Total: q.Total, ByType: q.ByType, ByRcode: q.ByRcode},
-		LatencyMS:     LatencyJSON{P50: ms(q.P50), P90: ms(q.P90), P99: ms(q.P99)},
+// trace serves GET /trace?name=N&type=T[&cold=1]: one resolution by this
+// server, step by step, as JSON. A cold trace runs with an empty cache of
+// its own, as a freshly started resolver would, and leaves the server's
+// cache alone.
+func (a *Admin) trace(w http.ResponseWriter, r *http.Request) {
+	q, err := trace.Question(r.URL.Query().Get("name"), r.URL.Query().Get("type"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
-	if a.opts.Cache != nil {
-		c := a.opts.Cache.Stats()
-		out.Cache = &CacheJSON{Entries: c.Entries, Bytes: c.Bytes, Hits: c.Hits, Misses: c.Misses,
-			Inserts: c.Inserts, Evictions: c.Evictions, Expired: c.Expired,
-			DelegationHits: c.DelegationHits, DelegationMisses: c.DelegationMisses}
-		if lookups := c.Hits + c.Misses; lookups > 0 {
-			out.Cache.HitRatio = float64(c.Hits) / float64(lookups)
+	cold, err := boolParam(r, "cold")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	where := "rootwalk at " + a.opts.Addr.String() + ", with its cache"
+	if cold {
+		c, err := cache.New(cache.Options{MaxEntries: coldTraceEntries, MaxBytes: coldTraceBytes})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
 		}
+		ctx = resolver.WithCache(ctx, c)
+		where = "rootwalk at " + a.opts.Addr.String() + ", cold (an empty cache of its own)"
 	}
-	if a.opts.Upstream != nil {
-		u := a.opts.Upstream.Stats()
-		out.Upstream = &UpstreamJSON{Queries: u.UpstreamQueries, Timeouts: u.UpstreamTimeouts,
-			TCPFallbacks: u.TCPFallbacks, Errors: u.UpstreamErrors}
+	writeJSON(w, a.opts.Logger, trace.Run(ctx, a.opts.Resolver, q, where))
+}
+
+// boolParam reads an optional 1/0 (or true/false) query parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
 	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: %q is not 1, 0, true or false", name, v)
+	}
+	return b, nil
+}
+
+// queryLog serves GET /querylog (the state) and POST /querylog?enabled=1|0.
+func (a *Admin) queryLog(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		if !r.URL.Query().Has("enabled") {
+			http.Error(w, "enabled: missing; want 1 or 0", http.StatusBadRequest)
+			return
+		}
+		on, err := boolParam(r, "enabled")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		a.opts.QueryLog.SetEnabled(on)
+		a.opts.Logger.Info("query log switched", "enabled", on)
+	}
+	writeJSON(w, a.opts.Logger, map[string]bool{"enabled": a.opts.QueryLog.Enabled()})
+}
+
+func writeJSON(w http.ResponseWriter, log *slog.Logger, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		a.opts.Logger.Debug("write /stats", "err", err)
+	if err := enc.Encode(v); err != nil {
+		log.Debug("write JSON reply", "err", err)
 	}
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // Start binds the admin address and serves until Shutdown.
 func (a *Admin) Start() error {

@@ -18,7 +18,7 @@ import (
 
 // Resolver is what the handler needs to answer a question.
 type Resolver interface {
-	Resolve(ctx context.Context, q dns.Question) (*dns.Msg, error)
+	Resolve(ctx context.Context, q dns.Question) (*resolver.Result, error)
 }
 
 // DefaultClientTimeout is the budget for answering one client when
@@ -39,6 +39,7 @@ type HandlerOptions struct {
 	ACL           ACL           // who may ask; the zero ACL refuses everyone
 	ClientTimeout time.Duration // 0: DefaultClientTimeout
 	Metrics       *Metrics      // nil: not counted
+	QueryLog      *QueryLog     // nil: no query log
 	Logger        *slog.Logger  // nil: discard
 }
 
@@ -48,6 +49,7 @@ type Handler struct {
 	acl     ACL
 	timeout time.Duration
 	metrics *Metrics
+	qlog    *QueryLog
 	log     *slog.Logger
 }
 
@@ -56,7 +58,8 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 	if opts.Resolver == nil {
 		return nil, errors.New("new handler: no resolver")
 	}
-	h := &Handler{res: opts.Resolver, acl: opts.ACL, timeout: opts.ClientTimeout, metrics: opts.Metrics, log: opts.Logger}
+	h := &Handler{res: opts.Resolver, acl: opts.ACL, timeout: opts.ClientTimeout, metrics: opts.Metrics,
+		qlog: opts.QueryLog, log: opts.Logger}
 	if h.timeout <= 0 {
 		h.timeout = DefaultClientTimeout
 	}
@@ -76,20 +79,22 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			reply := new(dns.Msg)
 			reply.SetRcode(req, dns.RcodeServerFailure)
 			reply.RecursionAvailable = true
-			h.write(w, req, reply, start)
+			h.write(w, req, reply, client, start, "")
 		}
 	}()
-	reply := h.answer(w, req, client)
+	reply, cached := h.answer(req, client)
 	if reply == nil {
 		return // dropped on purpose
 	}
-	h.write(w, req, reply, start)
+	h.write(w, req, reply, client, start, cached)
 }
 
-// answer builds the reply to req, or nil when req deserves none.
-func (h *Handler) answer(w dns.ResponseWriter, req *dns.Msg, client netip.Addr) *dns.Msg {
+// answer builds the reply to req, or nil when req deserves none. cached
+// says whether a resolution was answered from the cache alone ("hit"),
+// needed upstream queries ("miss"), or did not happen ("").
+func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 	if req.Response {
-		return nil // never answer a response: that is how reflection loops start
+		return nil, "" // never answer a response: that is how reflection loops start
 	}
 	reply := new(dns.Msg)
 	reply.SetReply(req)
@@ -98,36 +103,36 @@ func (h *Handler) answer(w dns.ResponseWriter, req *dns.Msg, client netip.Addr) 
 
 	if !h.acl.Allows(client) {
 		reply.Rcode = dns.RcodeRefused
-		return reply
+		return reply, ""
 	}
 	if req.Opcode != dns.OpcodeQuery {
 		reply.Rcode = dns.RcodeNotImplemented
-		return reply
+		return reply, ""
 	}
 	if len(req.Question) != 1 {
 		reply.Rcode = dns.RcodeFormatError
-		return reply
+		return reply, ""
 	}
 	if opt := req.IsEdns0(); opt != nil && opt.Version() != 0 {
 		reply.Rcode = dns.RcodeBadVers // RFC 6891 section 6.1.3
-		return reply
+		return reply, ""
 	}
 	q := req.Question[0]
 	switch {
 	case q.Qclass != dns.ClassINET:
 		reply.Rcode = dns.RcodeRefused
-		return reply
+		return reply, ""
 	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
 		reply.Rcode = dns.RcodeRefused // zone transfers are for authoritative servers
-		return reply
+		return reply, ""
 	case isMetaType(q.Qtype):
 		reply.Rcode = dns.RcodeFormatError
-		return reply
+		return reply, ""
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	defer cancel()
-	m, err := h.res.Resolve(ctx, q)
+	res, err := h.res.Resolve(ctx, q)
 	if err != nil {
 		h.log.Debug("resolution failed", "client", client.String(), "qname", q.Name, "qtype", dns.TypeToString[q.Qtype], "err", err)
 		reply.Rcode = dns.RcodeServerFailure
@@ -135,17 +140,20 @@ func (h *Handler) answer(w dns.ResponseWriter, req *dns.Msg, client netip.Addr) 
 			reply.SetEdns0(ednsBufferSize, false)
 			addEDE(reply, err)
 		}
-		return reply
+		return reply, "miss"
 	}
-	reply.Rcode = m.Rcode
-	reply.Answer = m.Answer
-	reply.Ns = m.Ns
-	return reply
+	reply.Rcode = res.Reply.Rcode
+	reply.Answer = res.Reply.Answer
+	reply.Ns = res.Reply.Ns
+	if res.Upstream == 0 {
+		return reply, "hit"
+	}
+	return reply, "miss"
 }
 
 // write adds EDNS0 if the client used it, truncates to what the client can
-// take over UDP, sends, and counts.
-func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, start time.Time) {
+// take over UDP, sends, counts, and logs the query if the query log is on.
+func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.Addr, start time.Time, cached string) {
 	limit := dns.MaxMsgSize
 	if opt := req.IsEdns0(); opt != nil {
 		if reply.IsEdns0() == nil {
@@ -162,12 +170,16 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, start time.Ti
 	if err := w.WriteMsg(reply); err != nil {
 		h.log.Debug("write reply", "client", w.RemoteAddr().String(), "err", err)
 	}
+	took := time.Since(start)
+	var q dns.Question
+	if len(req.Question) > 0 {
+		q = req.Question[0]
+	}
 	if h.metrics != nil {
-		qtype := uint16(0)
-		if len(req.Question) > 0 {
-			qtype = req.Question[0].Qtype
-		}
-		h.metrics.observe(qtype, reply.Rcode, time.Since(start))
+		h.metrics.observe(q.Qtype, reply.Rcode, took)
+	}
+	if h.qlog.Enabled() {
+		h.qlog.write(client, q, reply.Rcode, took, cached)
 	}
 }
 

@@ -17,32 +17,32 @@ import (
 )
 
 // fakeResolver answers from a function.
-type fakeResolver func(ctx context.Context, q dns.Question) (*dns.Msg, error)
+type fakeResolver func(ctx context.Context, q dns.Question) (*resolver.Result, error)
 
-func (f fakeResolver) Resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
+func (f fakeResolver) Resolve(ctx context.Context, q dns.Question) (*resolver.Result, error) {
 	return f(ctx, q)
 }
 
-// wwwResolver answers www.example.com A with n TXT-sized records, anything
-// else with NXDOMAIN.
+// answering answers www.example.com with n TXT records, anything else
+// with NXDOMAIN, as if from the cache.
 func answering(t testing.TB, n int) fakeResolver {
 	t.Helper()
-	return func(_ context.Context, q dns.Question) (*dns.Msg, error) {
+	soa := dnstest.RRs(t, "example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300")
+	return func(_ context.Context, q dns.Question) (*resolver.Result, error) {
 		m := new(dns.Msg)
 		if !strings.EqualFold(q.Name, "www.example.com.") {
 			m.Rcode = dns.RcodeNameError
-			soa, _ := dns.NewRR("example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300")
-			m.Ns = []dns.RR{soa}
-			return m, nil
+			m.Ns = soa
+			return &resolver.Result{Reply: m}, nil
 		}
 		for i := range n {
 			rr, err := dns.NewRR(fmt.Sprintf("www.example.com. 60 IN TXT \"record %03d %s\"", i, strings.Repeat("x", 40)))
 			if err != nil {
-				t.Fatal(err)
+				panic(err) // the format above is fixed
 			}
 			m.Answer = append(m.Answer, rr)
 		}
-		return m, nil
+		return &resolver.Result{Reply: m}, nil
 	}
 }
 
@@ -128,7 +128,7 @@ func TestHandler(t *testing.T) {
 			client: tcpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeRefused},
 		{name: "resolution failure is SERVFAIL with EDE", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 1232) },
 			client: udpClient("127.0.0.1"),
-			res: fakeResolver(func(context.Context, dns.Question) (*dns.Msg, error) {
+			res: fakeResolver(func(context.Context, dns.Question) (*resolver.Result, error) {
 				return nil, fmt.Errorf("resolve: %w", resolver.ErrNoReachableAuthority)
 			}),
 			wantRcode: dns.RcodeServerFailure, wantOPT: true, wantEDE: dns.ExtendedErrorCodeNoReachableAuthority},
@@ -140,7 +140,7 @@ func TestHandler(t *testing.T) {
 			client: tcpClient("127.0.0.1"), res: answering(t, 30), wantCount: 30},
 		{name: "panic becomes SERVFAIL", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 0) },
 			client:    udpClient("127.0.0.1"),
-			res:       fakeResolver(func(context.Context, dns.Question) (*dns.Msg, error) { panic("boom") }),
+			res:       fakeResolver(func(context.Context, dns.Question) (*resolver.Result, error) { panic("boom") }),
 			wantRcode: dns.RcodeServerFailure},
 	}
 	for _, tc := range tests {
@@ -252,8 +252,29 @@ func TestMetricsCountReplies(t *testing.T) {
 	if s.Total != 3 || s.ByType["TXT"] != 1 || s.ByType["A"] != 2 || s.ByRcode["NOERROR"] != 1 || s.ByRcode["NXDOMAIN"] != 1 || s.ByRcode["REFUSED"] != 1 {
 		t.Errorf("snapshot %+v", s)
 	}
-	if s.P50 <= 0 || s.P99 < s.P50 {
-		t.Errorf("percentiles p50=%v p99=%v", s.P50, s.P99)
+	if s.Latency.Count != 3 {
+		t.Errorf("latency histogram holds %d observations, want 3", s.Latency.Count)
+	}
+}
+
+func TestQueryLog(t *testing.T) {
+	var logs bytes.Buffer
+	ql := NewQueryLog(slog.New(slog.NewTextHandler(&logs, nil)), false)
+	h, err := NewHandler(HandlerOptions{Resolver: answering(t, 1), ACL: loopbackACL, QueryLog: ql})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ServeDNS(udpClient("127.0.0.1"), newQuery("www.example.com.", dns.TypeTXT, 0))
+	if logs.Len() != 0 {
+		t.Errorf("logged while off: %s", logs.String())
+	}
+	ql.SetEnabled(true)
+	h.ServeDNS(udpClient("127.0.0.1"), newQuery("nope.example.com.", dns.TypeA, 0))
+	line := logs.String()
+	for _, want := range []string{"msg=query", "client=127.0.0.1", "qname=nope.example.com.", "qtype=A", "rcode=NXDOMAIN", "duration=", "cache=hit"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("query log line %q lacks %q", line, want)
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ Glue carries no port, so another resolver needs the lab on port 53 (as root).`,
 			return runLab(cmd, cfg)
 		},
 	}
-	config.RegisterFlags(cmd.Flags())
+	config.RegisterFlags(cmd.Flags(), "lab.port", "log.level", "log.format")
 	return cmd
 }
 

@@ -88,10 +88,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("resolver: %w", err)
 	}
 	metrics := server.NewMetrics()
+	queryLog := server.NewQueryLog(log.With("component", "querylog"), cfg.Log.Queries)
 	handler, err := server.NewHandler(server.HandlerOptions{
 		Resolver: res,
 		ACL:      server.ACL{Allow: cfg.ACL.Allow, Deny: cfg.ACL.Deny},
 		Metrics:  metrics,
+		QueryLog: queryLog,
 		Logger:   log.With("component", "server"),
 	})
 	if err != nil {
@@ -106,8 +108,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	var admin *server.Admin
 	if cfg.Admin.Enabled() {
 		admin = server.NewAdmin(server.AdminOptions{
-			Addr: cfg.Admin.Listen, Token: cfg.Admin.Token, Metrics: metrics,
-			Cache: c, Upstream: res, Ready: res.Primed, Logger: log.With("component", "admin"),
+			Addr: cfg.Admin.Listen, Token: cfg.Admin.Token, Metrics: metrics, QueryLog: queryLog,
+			Cache: c, Resolver: res, Ready: res.Primed, Logger: log.With("component", "admin"),
 		})
 		if err := admin.Start(); err != nil {
 			_ = listener.Shutdown(context.Background()) // the admin error is the one to report

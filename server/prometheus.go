@@ -1,0 +1,122 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rootwalk/rootwalk/cache"
+	"github.com/rootwalk/rootwalk/internal/histogram"
+	"github.com/rootwalk/rootwalk/resolver"
+)
+
+// CacheStats is what the admin API reads of the cache.
+type CacheStats interface{ Stats() cache.Stats }
+
+// ResolverStats is what the admin API reads of the resolver.
+type ResolverStats interface{ Stats() resolver.Stats }
+
+// collector turns the counters the packages keep into Prometheus metrics
+// at scrape time, so the query path never touches Prometheus.
+type collector struct {
+	metrics  *Metrics
+	cache    CacheStats
+	resolver ResolverStats
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("rootwalk_"+name, help, labels, nil)
+}
+
+var (
+	descQueries       = desc("queries_total", "Client queries answered, by query type and response code.", "qtype", "rcode")
+	descQueryDuration = desc("query_duration_seconds", "Time from receiving a client query to sending its reply.")
+
+	descCacheHits      = desc("cache_hits_total", "Cache lookups that found a live entry.", "cache")
+	descCacheMisses    = desc("cache_misses_total", "Cache lookups that found nothing live.", "cache")
+	descCacheInserts   = desc("cache_inserts_total", "Entries stored in the cache.", "cache")
+	descCacheEvictions = desc("cache_evictions_total", "Live entries pushed out by the entry or byte bound.", "cache")
+	descCacheExpired   = desc("cache_expired_total", "Entries removed because their TTL ran out.", "cache")
+	descCacheEntries   = desc("cache_entries", "Entries held now.", "cache")
+	descCacheBytes     = desc("cache_bytes", "Estimated bytes held by the cache now.")
+
+	descResolutions      = desc("resolutions_total", "Client questions resolved (from the cache or by walking).")
+	descResolutionErrors = desc("resolution_failures_total", "Resolutions that ended in an error (SERVFAIL).")
+	descInFlight         = desc("resolutions_in_flight", "Resolutions under way now.")
+
+	descUpstreamQueries  = desc("upstream_queries_total", "Queries sent to authoritative servers.")
+	descUpstreamTimeouts = desc("upstream_timeouts_total", "Upstream queries that got no reply in time.")
+	descUpstreamTCP      = desc("upstream_tcp_fallbacks_total", "Upstream queries asked again over TCP after a truncated UDP reply.")
+	descUpstreamErrors   = desc("upstream_errors_total", "Upstream queries that failed otherwise (network errors, bad replies).")
+	descUpstreamRTT      = desc("upstream_rtt_seconds", "Round-trip time of upstream queries that got a reply.")
+)
+
+// Describe implements prometheus.Collector.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		descQueries, descQueryDuration,
+		descCacheHits, descCacheMisses, descCacheInserts, descCacheEvictions, descCacheExpired, descCacheEntries, descCacheBytes,
+		descResolutions, descResolutionErrors, descInFlight,
+		descUpstreamQueries, descUpstreamTimeouts, descUpstreamTCP, descUpstreamErrors, descUpstreamRTT,
+	} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+
+	q := c.metrics.Snapshot()
+	for k, v := range q.Counts {
+		counter(descQueries, v, k.qtype, k.rcode)
+	}
+	ch <- constHistogram(descQueryDuration, q.Latency)
+
+	if c.cache != nil {
+		s := c.cache.Stats()
+		for name, k := range map[string]cache.KindStats{"answers": s.Answers, "delegations": s.Delegations} {
+			counter(descCacheHits, k.Hits, name)
+			counter(descCacheMisses, k.Misses, name)
+			counter(descCacheInserts, k.Inserts, name)
+			counter(descCacheEvictions, k.Evictions, name)
+			counter(descCacheExpired, k.Expired, name)
+			gauge(descCacheEntries, float64(k.Entries), name)
+		}
+		gauge(descCacheBytes, float64(s.Bytes))
+	}
+	if c.resolver != nil {
+		r := c.resolver.Stats()
+		counter(descResolutions, r.Resolutions)
+		counter(descResolutionErrors, r.Failures)
+		gauge(descInFlight, float64(r.InFlight))
+		counter(descUpstreamQueries, r.UpstreamQueries)
+		counter(descUpstreamTimeouts, r.UpstreamTimeouts)
+		counter(descUpstreamTCP, r.TCPFallbacks)
+		counter(descUpstreamErrors, r.UpstreamErrors)
+		ch <- constHistogram(descUpstreamRTT, r.UpstreamRTT)
+	}
+}
+
+// constHistogram converts a snapshot to a Prometheus histogram in seconds.
+func constHistogram(d *prometheus.Desc, s histogram.Snapshot) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(s.Bounds))
+	var cumulative uint64
+	for i, b := range s.Bounds {
+		cumulative += s.Counts[i]
+		buckets[b.Seconds()] = cumulative
+	}
+	return prometheus.MustNewConstHistogram(d, s.Count, s.Sum.Seconds(), buckets)
+}
+
+// newRegistry holds rootwalk's metrics and the Go runtime's and process's
+// (go_goroutines among them).
+func newRegistry(c *collector) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
