@@ -42,3 +42,21 @@ func BenchmarkResolveColdNoTracer(b *testing.B)   { benchmarkResolve(b, false, n
 func BenchmarkResolveColdWithTracer(b *testing.B) { benchmarkResolve(b, false, discard) }
 func BenchmarkResolveCachedNoTracer(b *testing.B) { benchmarkResolve(b, true, nil) }
 func BenchmarkResolveCachedTracer(b *testing.B)   { benchmarkResolve(b, true, discard) }
+
+// BenchmarkStepWithoutTracer is what one step of a walk pays for the trace
+// hooks when nothing listens: the check that guards building an Event.
+func BenchmarkStepWithoutTracer(b *testing.B) {
+	r := newTestResolver(b, newFakeNet(nil), nil)
+	w := r.newWalk(context.Background())
+	q := dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
+	emitted := 0
+	for b.Loop() {
+		if w.tracing() {
+			w.emit(context.Background(), Event{Kind: EventCacheHit, Question: q})
+			emitted++
+		}
+	}
+	if emitted != 0 {
+		b.Fatal("emitted with no tracer")
+	}
+}
