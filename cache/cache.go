@@ -34,9 +34,10 @@ type Options struct {
 
 // Stats are the cache's counters since it was created, per kind of entry.
 type Stats struct {
-	Bytes       int64 // estimated bytes held now, both kinds
+	Bytes       int64 // estimated bytes held now, all kinds
 	Answers     KindStats
 	Delegations KindStats
+	NameErrors  KindStats
 }
 
 // KindStats counts one kind of entry. The resolver looks up a delegation
@@ -55,8 +56,10 @@ type KindStats struct {
 type kind uint8
 
 const (
-	kindAnswer kind = iota
-	kindDelegation
+	kindAnswer     kind = iota
+	kindDelegation      // a zone cut: NS and glue from the parent
+	kindNameError       // a name that does not exist, whatever the type
+	kinds               // how many kinds there are
 )
 
 // key identifies an entry. Names are stored lower-cased (RFC 4343).
@@ -81,7 +84,7 @@ type Cache struct {
 	mu    sync.Mutex
 	lru   *simplelru.LRU[key, *entry]
 	bytes int64
-	kinds [2]KindStats // by kind; Entries kept up to date
+	kinds [kinds]KindStats // by kind; Entries kept up to date
 	// removal says why the LRU is letting go of entries, for onRemove.
 	removal removal
 }
@@ -174,11 +177,31 @@ func (c *Cache) StoreDelegation(zone string, m *dns.Msg, now time.Time) {
 	c.put(key{name: canonical(zone), qtype: dns.TypeNS, class: dns.ClassINET, kind: kindDelegation}, m, clamp(ttl, c.opts.MaxTTL), now)
 }
 
+// NameError returns the cached NXDOMAIN for exactly name: the name does
+// not exist, whatever the type asked (RFC 2308 section 5), nor anything
+// below it (RFC 8020). The SOA is in the authority section.
+func (c *Cache) NameError(name string, now time.Time) (*dns.Msg, bool) {
+	return c.get(key{name: canonical(name), class: dns.ClassINET, kind: kindNameError}, now)
+}
+
+// StoreNameError caches m, an NXDOMAIN with its SOA, as the proof that name
+// does not exist, for the SOA's negative TTL. Anything else is ignored.
+func (c *Cache) StoreNameError(name string, m *dns.Msg, now time.Time) {
+	if m.Rcode != dns.RcodeNameError || len(m.Answer) > 0 {
+		return
+	}
+	ttl, ok := c.answerTTL(m)
+	if !ok {
+		return
+	}
+	c.put(key{name: canonical(name), class: dns.ClassINET, kind: kindNameError}, m, ttl, now)
+}
+
 // Stats returns a snapshot of the counters.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Bytes: c.bytes, Answers: c.kinds[kindAnswer], Delegations: c.kinds[kindDelegation]}
+	return Stats{Bytes: c.bytes, Answers: c.kinds[kindAnswer], Delegations: c.kinds[kindDelegation], NameErrors: c.kinds[kindNameError]}
 }
 
 func (c *Cache) get(k key, now time.Time) (*dns.Msg, bool) {

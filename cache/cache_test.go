@@ -326,3 +326,29 @@ func BenchmarkAnswerHit(b *testing.B) {
 		}
 	})
 }
+
+func TestNameErrors(t *testing.T) {
+	c := newCache(t, Options{})
+	nx := msg(t, dns.RcodeNameError, nil, soa)
+	c.StoreNameError("Nope.Example.com.", nx, t0)
+	c.StoreNameError("cname.example.com.", msg(t, dns.RcodeNameError, []string{"cname.example.com. 60 IN CNAME x.example.net."}, soa), t0)
+	c.StoreNameError("nosoa.example.com.", msg(t, dns.RcodeNameError, nil), t0)
+	c.StoreNameError("noerror.example.com.", msg(t, dns.RcodeSuccess, nil, soa), t0)
+	if got, ok := c.NameError("nope.example.com.", t0.Add(299*time.Second)); !ok || got.Rcode != dns.RcodeNameError || len(got.Ns) != 1 {
+		t.Errorf("NameError within the negative TTL: %v, %v", got, ok)
+	}
+	if _, ok := c.NameError("nope.example.com.", t0.Add(300*time.Second)); ok {
+		t.Error("NameError alive after the negative TTL (300 s)")
+	}
+	for _, name := range []string{"cname.example.com.", "nosoa.example.com.", "noerror.example.com."} {
+		if _, ok := c.NameError(name, t0); ok {
+			t.Errorf("%s stored as a name error", name)
+		}
+	}
+	if _, ok := c.Answer(question("nope.example.com.", dns.TypeA), t0); ok {
+		t.Error("a name error answered as an A answer")
+	}
+	if s := c.Stats(); s.NameErrors.Inserts != 1 || s.Answers.Inserts != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}

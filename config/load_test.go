@@ -16,13 +16,14 @@ import (
 
 func TestLoadDefaults(t *testing.T) {
 	want := &Config{
-		Listen:       netip.MustParseAddrPort("127.0.0.1:53"),
-		RootHints:    RootHints{Kind: HintsIANA},
-		UpstreamPort: 53,
-		IPv6:         true,
-		Lab:          Lab{Enabled: false, Port: 10053},
-		Admin:        Admin{Listen: netip.MustParseAddrPort("127.0.0.1:9153")},
-		Cache:        Cache{Size: 100000, Memory: 128 << 20},
+		Listen:            netip.MustParseAddrPort("127.0.0.1:53"),
+		RootHints:         RootHints{Kind: HintsIANA},
+		UpstreamPort:      53,
+		IPv6:              true,
+		QNameMinimisation: true,
+		Lab:               Lab{Enabled: false, Port: 10053},
+		Admin:             Admin{Listen: netip.MustParseAddrPort("127.0.0.1:9153")},
+		Cache:             Cache{Size: 100000, Memory: 128 << 20},
 		ACL: ACL{
 			Allow: []netip.Prefix{
 				netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),

@@ -27,6 +27,8 @@ const (
 	keyLogLevel     = "log.level"
 	keyLogFormat    = "log.format"
 	keyLogQueries   = "log.queries"
+	keyAllowPrivate = "upstream.allow_private"
+	keyQNameMin     = "qname_minimisation"
 )
 
 // envPrefix starts the environment variable of every setting (DESIGN.md,
@@ -84,6 +86,16 @@ var settings = []setting{
 		key:   keyIPv6,
 		def:   true,
 		usage: "ask upstream servers over IPv6 too",
+	},
+	{
+		key:   keyAllowPrivate,
+		def:   false,
+		usage: "with the iana hints, also ask servers at private, loopback and link-local addresses (refused by default)",
+	},
+	{
+		key:   keyQNameMin,
+		def:   true,
+		usage: "send each zone only one label more than it is known to hold (RFC 9156, relaxed mode)",
 	},
 	{
 		key:   keyLabEnabled,

@@ -85,6 +85,8 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "root-hints", wantDefault: "iana", wantType: "string", wantInUsage: "ROOTWALK_ROOT_HINTS"},
 		{flag: "upstream-port", wantDefault: "53", wantType: "int", wantInUsage: "ROOTWALK_UPSTREAM_PORT"},
 		{flag: "ipv6", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_IPV6"},
+		{flag: "upstream-allow-private", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_UPSTREAM_ALLOW_PRIVATE"},
+		{flag: "qname-minimisation", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_QNAME_MINIMISATION"},
 		{flag: "lab", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LAB_ENABLED"},
 		{flag: "lab-port", wantDefault: "10053", wantType: "int", wantInUsage: "ROOTWALK_LAB_PORT"},
 		{flag: "admin-listen", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_LISTEN"},

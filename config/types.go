@@ -21,6 +21,12 @@ type Config struct {
 	UpstreamPort uint16
 	// IPv6 says whether upstream servers are asked over IPv6 too.
 	IPv6 bool
+	// AllowPrivateUpstream lets a resolver on the iana hints ask servers
+	// at private, loopback and other non-public addresses
+	// (upstream.allow_private).
+	AllowPrivateUpstream bool
+	// QNameMinimisation sends each zone only the labels it needs (RFC 9156).
+	QNameMinimisation bool
 	// Lab configures the embedded lab.
 	Lab Lab
 	// Admin configures the HTTP admin API.

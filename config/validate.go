@@ -33,15 +33,21 @@ const (
 // key, value and source in each error. Its mapstructure tags must match the
 // settings table; a test checks that they do.
 type rawConfig struct {
-	Listen       any      `mapstructure:"listen"`
-	RootHints    any      `mapstructure:"root_hints"`
-	UpstreamPort any      `mapstructure:"upstream_port"`
-	IPv6         any      `mapstructure:"ipv6"`
-	Lab          rawLab   `mapstructure:"lab"`
-	Admin        rawAdmin `mapstructure:"admin"`
-	Cache        rawCache `mapstructure:"cache"`
-	ACL          rawACL   `mapstructure:"acl"`
-	Log          rawLog   `mapstructure:"log"`
+	Listen       any         `mapstructure:"listen"`
+	RootHints    any         `mapstructure:"root_hints"`
+	UpstreamPort any         `mapstructure:"upstream_port"`
+	IPv6         any         `mapstructure:"ipv6"`
+	Lab          rawLab      `mapstructure:"lab"`
+	Admin        rawAdmin    `mapstructure:"admin"`
+	Cache        rawCache    `mapstructure:"cache"`
+	ACL          rawACL      `mapstructure:"acl"`
+	Log          rawLog      `mapstructure:"log"`
+	Upstream     rawUpstream `mapstructure:"upstream"`
+	QNameMin     any         `mapstructure:"qname_minimisation"`
+}
+
+type rawUpstream struct {
+	AllowPrivate any `mapstructure:"allow_private"`
 }
 
 // rawLab, rawAdmin, rawCache, rawACL and rawLog are the sections of
@@ -94,6 +100,8 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	upstream, upstreamOK := b.port(keyUpstreamPort, raw.UpstreamPort)
 	cfg.UpstreamPort = upstream
 	cfg.IPv6 = b.bool(keyIPv6, raw.IPv6)
+	cfg.AllowPrivateUpstream = b.bool(keyAllowPrivate, raw.Upstream.AllowPrivate)
+	cfg.QNameMinimisation = b.bool(keyQNameMin, raw.QNameMin)
 	cfg.Lab.Enabled = b.bool(keyLabEnabled, raw.Lab.Enabled)
 	labPort, labPortOK := b.port(keyLabPort, raw.Lab.Port)
 	cfg.Lab.Port = labPort

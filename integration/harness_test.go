@@ -76,6 +76,7 @@ func startStack(t *testing.T, lab *zones.Lab) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.resolver.Close)
 	s.metrics = server.NewMetrics()
 	h, err := server.NewHandler(server.HandlerOptions{
 		Resolver: s.resolver, ACL: server.ACL{Allow: loopbackNets}, Metrics: s.metrics, Logger: testLogger(t),

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sync/singleflight"
 )
 
 // newQuery builds the query sent upstream for q: a fresh random ID, no
@@ -23,17 +24,36 @@ func (r *Resolver) newQuery(q dns.Question, edns bool) *dns.Msg {
 	return m
 }
 
-// ask sends q to one server of zone and classifies its reply. A server
-// that rejects EDNS with FORMERR or NOTIMP is asked once more without it
-// (RFC 6891 section 7).
-func (w *walk) ask(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question) (outcome, error) {
-	resp, err := w.exchange(ctx, zone, server, addr, q, true)
-	if err == nil && resp.Msg.IsEdns0() == nil &&
+// ask sends q to one server of zone and classifies its reply.
+//
+// The name goes out in random letter case (0x20, draft-vixie-dnsext-dns0x20)
+// and the reply must echo it exactly, which makes a forged reply that much
+// harder to guess; a server found not to echo case is asked again in plain
+// case and remembered. A server that rejects EDNS with FORMERR or NOTIMP
+// is asked again without it (RFC 6891 section 7) and remembered too.
+func (w *walk) ask(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question) (outcome, *dns.Msg, error) {
+	noCase, noEDNS := w.r.infra.quirks(addr, w.r.clock.Now())
+	noEDNS = noEDNS || w.plain
+	sent := q
+	if !noCase {
+		sent.Name = w.r.randomCase(q.Name)
+	}
+	resp, err := w.exchange(ctx, zone, server, addr, q, sent.Name, !noEDNS)
+	if err == nil && !noCase && len(resp.Msg.Question) == 1 && resp.Msg.Question[0].Name != sent.Name {
+		w.r.infra.markNoCase(addr, w.r.clock.Now())
+		if w.tracing() {
+			w.emit(ctx, Event{Kind: EventError, Question: q, Zone: zone, Server: server,
+				Addr: netip.AddrPortFrom(addr, w.r.port), Err: errCaseNotEchoed})
+		}
+		resp, err = w.exchange(ctx, zone, server, addr, q, q.Name, !noEDNS)
+	}
+	if err == nil && !noEDNS && resp.Msg.IsEdns0() == nil &&
 		(resp.Msg.Rcode == dns.RcodeFormatError || resp.Msg.Rcode == dns.RcodeNotImplemented) {
-		resp, err = w.exchange(ctx, zone, server, addr, q, false)
+		w.r.infra.markNoEDNS(addr, w.r.clock.Now())
+		resp, err = w.exchange(ctx, zone, server, addr, q, q.Name, false)
 	}
 	if err != nil {
-		return outcome{}, err
+		return outcome{}, nil, err
 	}
 	out := classify(resp.Msg, q, zone)
 	if w.tracing() {
@@ -45,11 +65,62 @@ func (w *walk) ask(ctx context.Context, zone, server string, addr netip.Addr, q 
 		}
 		w.emit(ctx, e)
 	}
-	return out, nil
+	return out, resp.Msg, nil
 }
 
-// exchange sends one query, spending one unit of the walk's budget.
-func (w *walk) exchange(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question, edns bool) (Response, error) {
+// askShared is ask, with identical queries in flight to the same server
+// (from other clients' walks, or their glueless sub-resolutions) sharing
+// one exchange. The shared exchange runs on its own deadline, so a walk
+// that gives up cannot cancel it for the others; each walk waits on its
+// own ctx and counts the query against its own budget. A traced walk, or
+// one with a cache of its own, asks by itself so that it sees every step.
+func (w *walk) askShared(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question) (outcome, error) {
+	if w.tracing() || w.privateCache {
+		out, _, err := w.ask(ctx, zone, server, addr, q)
+		return out, err
+	}
+	if w.sent >= maxUpstreamQueries {
+		return outcome{}, errOutOfQueries
+	}
+	w.sent++
+	key := fmt.Sprintf("%s|%s|%s|%d|%d|%t", addr, zone, canonical(q.Name), q.Qtype, q.Qclass, w.plain)
+	ch := make(chan singleflight.Result, 1)
+	started := w.r.spawn(func(base context.Context) {
+		v, err, shared := w.r.asks.Do(key, func() (any, error) {
+			ctx, cancel := context.WithTimeout(base, 2*maxRTO)
+			defer cancel()
+			one := &walk{r: w.r, cache: w.cache, plain: w.plain} // a walk of one question, for budget and quirks
+			out, _, err := one.ask(ctx, zone, server, addr, q)
+			return out, err
+		})
+		ch <- singleflight.Result{Val: v, Err: err, Shared: shared}
+	})
+	if !started {
+		return outcome{}, ErrClosed
+	}
+	select {
+	case <-ctx.Done():
+		return outcome{}, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return outcome{}, r.Err
+		}
+		out := r.Val.(outcome)
+		if r.Shared && out.msg != nil {
+			out.msg = out.msg.Copy()
+		}
+		return out, nil
+	}
+}
+
+// errCaseNotEchoed is a reply whose question was not in the case sent.
+var errCaseNotEchoed = fmt.Errorf("%w: question not echoed in the case it was sent (0x20); asking again in plain case", ErrBadReply)
+
+// exchange sends one query for q, with its name spelt wireName (0x20),
+// spending one unit of the walk's budget, with the timeout learned for
+// the server, and tells the infrastructure cache how it went. Events name
+// q as the walk knows it.
+func (w *walk) exchange(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question, wireName string, edns bool) (Response, error) {
 	if w.sent >= maxUpstreamQueries {
 		return Response{}, errOutOfQueries
 	}
@@ -59,18 +130,27 @@ func (w *walk) exchange(ctx context.Context, zone, server string, addr netip.Add
 		w.emit(ctx, Event{Kind: EventQuery, Question: q, Zone: zone, Server: server, Addr: to})
 	}
 	w.r.stats.queries.Add(1)
-	resp, err := w.r.exch.Exchange(ctx, w.r.newQuery(q, edns), to)
+	rto := w.r.infra.timeout(addr, w.r.clock.Now())
+	wire := q
+	wire.Name = wireName
+	resp, err := w.r.exch.Exchange(ctx, w.r.newQuery(wire, edns), to, rto)
 	if err != nil {
-		if errors.Is(err, ErrTimeout) {
+		switch {
+		case ctx.Err() != nil:
+			// The caller gave up: says nothing about the server.
+		case errors.Is(err, ErrTimeout):
 			w.r.stats.timeouts.Add(1)
-		} else {
+			w.r.infra.timedOut(addr, rto, w.r.clock.Now())
+		default:
 			w.r.stats.errors.Add(1)
+			w.r.infra.timedOut(addr, rto, w.r.clock.Now()) // unreachable is as bad as silent
 		}
 		if w.tracing() {
 			w.emit(ctx, Event{Kind: EventError, Question: q, Zone: zone, Server: server, Addr: to, Err: err})
 		}
 		return Response{}, err
 	}
+	w.r.infra.reply(addr, resp.RTT, w.r.clock.Now())
 	w.r.stats.rtt.Observe(resp.RTT)
 	if resp.TCP {
 		w.r.stats.tcp.Add(1)
@@ -133,43 +213,43 @@ func (w *walk) lookupAddresses(ctx context.Context, name string) ([]netip.Addr, 
 // the addresses from the additional section, as the root delegation.
 func (w *walk) prime(ctx context.Context) error {
 	q := dns.Question{Name: ".", Qtype: dns.TypeNS, Qclass: dns.ClassINET}
-	var failures []error
-	for _, ns := range w.r.shuffle(w.r.hints) {
-		for _, addr := range w.r.usable(ns.Addrs) {
-			resp, err := w.exchange(ctx, ".", ns.Name, addr, q, true)
-			if err != nil {
-				if stop(ctx, err) {
-					return err
-				}
-				failures = append(failures, err)
-				continue
-			}
-			out := classify(resp.Msg, q, ".")
-			if w.tracing() {
-				w.emit(ctx, Event{Kind: EventReply, Question: q, Zone: ".", Server: ns.Name,
-					Addr: netip.AddrPortFrom(addr, w.r.port), RTT: resp.RTT, TCP: resp.TCP,
-					Outcome: out.kind.String(), Reply: resp.Msg})
-			}
-			if out.kind != kindAnswer || !resp.Msg.Authoritative {
-				failures = append(failures, fmt.Errorf("%s (%s): %s reply to priming query", ns.Name, addr, out.kind))
-				continue
-			}
-			var glue []dns.RR
-			for _, rr := range resp.Msg.Extra {
-				if t := rr.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
-					glue = append(glue, rr)
-				}
-			}
-			root := newDelegation(".", out.msg.Answer, glue)
-			if len(root.glue) == 0 {
-				failures = append(failures, fmt.Errorf("%s (%s): priming reply without addresses", ns.Name, addr))
-				continue
-			}
-			now := w.r.clock.Now()
-			_ = w.cache.storeAnswer(q, out.msg, now) // the priming answer goes to no client
-			w.cache.storeDelegation(root, now)
-			return nil
+	var cands []candidate
+	for _, ns := range w.r.hints {
+		for _, a := range w.r.usable(ns.Addrs) {
+			cands = append(cands, candidate{server: ns.Name, addr: a})
 		}
+	}
+	shuffle(w.r, cands)
+	w.r.infra.order(cands, ".", w.r.clock.Now(), w.r.randIntN)
+	var failures []error
+	for _, c := range cands {
+		out, reply, err := w.ask(ctx, ".", c.server, c.addr, q)
+		if err != nil {
+			if stop(ctx, err) {
+				return err
+			}
+			failures = append(failures, err)
+			continue
+		}
+		if out.kind != kindAnswer || !reply.Authoritative {
+			failures = append(failures, fmt.Errorf("%s (%s): %s reply to priming query", c.server, c.addr, out.kind))
+			continue
+		}
+		var glue []dns.RR
+		for _, rr := range reply.Extra {
+			if t := rr.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
+				glue = append(glue, rr)
+			}
+		}
+		root := newDelegation(".", out.msg.Answer, glue)
+		if len(root.glue) == 0 {
+			failures = append(failures, fmt.Errorf("%s (%s): priming reply without addresses", c.server, c.addr))
+			continue
+		}
+		now := w.r.clock.Now()
+		_ = w.cache.storeAnswer(q, out.msg, now) // the priming answer goes to no client
+		w.cache.storeDelegation(root, now)
+		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrNoReachableAuthority, joinErrors(failures...))
 }

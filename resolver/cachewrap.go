@@ -36,3 +36,16 @@ func (o optionalCache) storeDelegation(d *delegation, now time.Time) {
 		o.c.StoreDelegation(d.zone, d.cacheForm(), now)
 	}
 }
+
+func (o optionalCache) lookupNameError(name string, now time.Time) (*dns.Msg, bool) {
+	if o.c == nil {
+		return nil, false
+	}
+	return o.c.NameError(name, now)
+}
+
+func (o optionalCache) storeNameError(name string, m *dns.Msg, now time.Time) {
+	if o.c != nil {
+		o.c.StoreNameError(name, m, now)
+	}
+}

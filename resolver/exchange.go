@@ -17,8 +17,10 @@ import (
 // can replace the network with fake servers.
 type Exchanger interface {
 	// Exchange sends query to server, honouring ctx, and returns a reply
-	// that matches the query (ID and question), or an error.
-	Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error)
+	// that matches the query (ID and question), or an error. timeout
+	// bounds each transport attempt (UDP, then TCP after truncation); the
+	// resolver learns it per server from the server's round-trip times.
+	Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (Response, error)
 }
 
 // Response is a server's reply and how it was obtained.
@@ -32,35 +34,33 @@ type Response struct {
 var ErrTimeout = errors.New("timeout")
 
 // NetExchanger is the real network: UDP first, then TCP when the UDP reply
-// is truncated (RFC 7766 section 5). Every exchange dials a fresh socket, so
-// each query leaves from a new random source port (RFC 5452 section 9.2).
-// The zero value is ready to use and safe for concurrent use.
-type NetExchanger struct {
-	// Timeout bounds each transport attempt; zero means DefaultAttemptTimeout.
-	Timeout time.Duration
-}
+// is truncated (RFC 7766 section 5). Every exchange dials a fresh, connected
+// socket, so each query leaves from a new random source port (RFC 5452
+// section 9.2) and the kernel drops datagrams from any address but the one
+// asked. The zero value is ready to use and safe for concurrent use.
+type NetExchanger struct{}
 
-// Exchange implements Exchanger.
-func (e NetExchanger) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error) {
-	reply, rtt, err := e.once(ctx, "udp", query, server)
+// Exchange implements Exchanger. A zero timeout means DefaultAttemptTimeout.
+func (e NetExchanger) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (Response, error) {
+	if timeout <= 0 {
+		timeout = DefaultAttemptTimeout
+	}
+	reply, rtt, err := e.once(ctx, "udp", query, server, timeout)
 	if err != nil {
 		return Response{}, err
 	}
 	if !reply.Truncated {
 		return Response{Msg: reply, RTT: rtt}, nil
 	}
-	reply, rtt, err = e.once(ctx, "tcp", query, server)
+	// A TCP exchange costs a handshake more: allow it two round trips.
+	reply, rtt, err = e.once(ctx, "tcp", query, server, 2*timeout)
 	if err != nil {
 		return Response{}, fmt.Errorf("after truncated UDP reply: %w", err)
 	}
 	return Response{Msg: reply, RTT: rtt, TCP: true}, nil
 }
 
-func (e NetExchanger) once(ctx context.Context, network string, query *dns.Msg, server netip.AddrPort) (*dns.Msg, time.Duration, error) {
-	timeout := e.Timeout
-	if timeout <= 0 {
-		timeout = DefaultAttemptTimeout
-	}
+func (e NetExchanger) once(ctx context.Context, network string, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (*dns.Msg, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -122,9 +122,9 @@ func sameQuestion(a, b dns.Question) bool {
 }
 
 // ExchangerFunc adapts a function to an Exchanger.
-type ExchangerFunc func(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error)
+type ExchangerFunc func(ctx context.Context, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (Response, error)
 
 // Exchange implements Exchanger.
-func (f ExchangerFunc) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error) {
-	return f(ctx, query, server)
+func (f ExchangerFunc) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (Response, error) {
+	return f(ctx, query, server, timeout)
 }

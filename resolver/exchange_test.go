@@ -68,7 +68,7 @@ func TestNetExchangerFallsBackToTCP(t *testing.T) {
 		}
 		_ = w.WriteMsg(reply)
 	})
-	resp, err := NetExchanger{Timeout: 2 * time.Second}.Exchange(t.Context(), query("big.test.", dns.TypeTXT), addr)
+	resp, err := NetExchanger{}.Exchange(t.Context(), query("big.test.", dns.TypeTXT), addr, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestNetExchangerRejectsMismatches(t *testing.T) {
 				tc.mangle(reply)
 				_ = w.WriteMsg(reply)
 			})
-			_, err := NetExchanger{Timeout: 2 * time.Second}.Exchange(t.Context(), query("www.test.", dns.TypeA), addr)
+			_, err := NetExchanger{}.Exchange(t.Context(), query("www.test.", dns.TypeA), addr, 2*time.Second)
 			if !errors.Is(err, ErrBadReply) {
 				t.Errorf("error %v, want %v", err, ErrBadReply)
 			}
@@ -110,7 +110,7 @@ func TestNetExchangerIgnoresCaseOfEchoedName(t *testing.T) {
 		reply.Question[0].Name = strings.ToUpper(reply.Question[0].Name)
 		_ = w.WriteMsg(reply)
 	})
-	if _, err := (NetExchanger{Timeout: 2 * time.Second}).Exchange(t.Context(), query("www.test.", dns.TypeA), addr); err != nil {
+	if _, err := (NetExchanger{}).Exchange(t.Context(), query("www.test.", dns.TypeA), addr, 2*time.Second); err != nil {
 		t.Errorf("reply with the name in another case rejected: %v", err)
 	}
 }
@@ -118,7 +118,7 @@ func TestNetExchangerIgnoresCaseOfEchoedName(t *testing.T) {
 func TestNetExchangerTimesOut(t *testing.T) {
 	addr := startServer(t, func(dns.ResponseWriter, *dns.Msg) {}) // never answers
 	start := time.Now()
-	_, err := NetExchanger{Timeout: 100 * time.Millisecond}.Exchange(t.Context(), query("www.test.", dns.TypeA), addr)
+	_, err := NetExchanger{}.Exchange(t.Context(), query("www.test.", dns.TypeA), addr, 100*time.Millisecond)
 	if !errors.Is(err, ErrTimeout) {
 		t.Errorf("error %v, want %v", err, ErrTimeout)
 	}
@@ -132,7 +132,7 @@ func TestNetExchangerStopsWhenCallerGivesUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := NetExchanger{Timeout: time.Minute}.Exchange(ctx, query("www.test.", dns.TypeA), addr)
+		_, err := NetExchanger{}.Exchange(ctx, query("www.test.", dns.TypeA), addr, time.Minute)
 		errc <- err
 	}()
 	cancel()

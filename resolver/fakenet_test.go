@@ -54,7 +54,7 @@ func newFakeNet(servers map[string]table) *fakeNet {
 	return f
 }
 
-func (f *fakeNet) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort) (Response, error) {
+func (f *fakeNet) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort, _ time.Duration) (Response, error) {
 	q := query.Question[0]
 	f.mu.Lock()
 	f.sent = append(f.sent, fmt.Sprintf("%s %s %s", server.Addr(), strings.ToLower(q.Name), dns.TypeToString[q.Qtype]))
@@ -163,6 +163,12 @@ func (c *mapCache) StoreAnswer(q dns.Question, m *dns.Msg, now time.Time) *dns.M
 func (c *mapCache) Delegation(zone string, now time.Time) (*dns.Msg, bool) {
 	return c.get("d "+canonical(zone), now)
 }
+func (c *mapCache) NameError(name string, now time.Time) (*dns.Msg, bool) {
+	return c.get("nx "+canonical(name), now)
+}
+func (c *mapCache) StoreNameError(name string, m *dns.Msg, now time.Time) {
+	_ = c.put("nx "+canonical(name), m, now)
+}
 func (c *mapCache) StoreDelegation(zone string, m *dns.Msg, now time.Time) {
 	_ = c.put("d "+canonical(zone), m, now)
 }
@@ -192,5 +198,6 @@ func newSeededResolver(t testing.TB, net Exchanger, c Cache, seed uint64) *Resol
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(r.Close)
 	return r
 }

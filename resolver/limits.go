@@ -32,8 +32,8 @@ const (
 	// zero. It stays under the 5 s a stub such as dig waits before retrying.
 	DefaultTimeout = 4 * time.Second
 
-	// DefaultAttemptTimeout bounds one exchange with one server (UDP, and
-	// again TCP after truncation) when NetExchanger.Timeout is zero.
+	// DefaultAttemptTimeout bounds one exchange with one server when no
+	// timeout is given; the resolver gives one learned per server.
 	DefaultAttemptTimeout = 800 * time.Millisecond
 )
 

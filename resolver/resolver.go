@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/rootwalk/rootwalk/internal/histogram"
 )
@@ -30,6 +31,11 @@ type Cache interface {
 	Delegation(zone string, now time.Time) (*dns.Msg, bool)
 	// StoreDelegation caches the referral m for zone.
 	StoreDelegation(zone string, m *dns.Msg, now time.Time)
+	// NameError returns the cached NXDOMAIN (with its SOA) that says name
+	// does not exist, whatever the type.
+	NameError(name string, now time.Time) (*dns.Msg, bool)
+	// StoreNameError caches m, an NXDOMAIN, as proof that name does not exist.
+	StoreNameError(name string, m *dns.Msg, now time.Time)
 }
 
 // Clock tells the time; tests move a fake one by hand.
@@ -44,10 +50,17 @@ type Options struct {
 	UpstreamPort uint16 // port every upstream server is asked on
 	IPv6         bool   // also ask servers at IPv6 addresses
 
+	// QNameMinimisation sends each zone only one label more than it is
+	// known to hold (RFC 9156, relaxed mode).
+	QNameMinimisation bool
+
 	// AllowUpstream, when not empty, is the only space of addresses the
 	// resolver will send queries to; a server elsewhere is skipped as if
-	// it had no address. The lab sets it to loopback.
+	// it had no address. The lab sets it to Loopback.
 	AllowUpstream []netip.Prefix
+	// DenyUpstream is address space never sent to, even if allowed: for
+	// the public internet, NonPublic.
+	DenyUpstream []netip.Prefix
 
 	Timeout   time.Duration // bound on one resolution; 0: DefaultTimeout
 	Exchanger Exchanger     // nil: NetExchanger{}
@@ -79,6 +92,9 @@ type Result struct {
 	// Upstream counts the queries sent to resolve it; 0 means the whole
 	// answer came from the cache.
 	Upstream int
+	// Shared is set when the walk answered other callers, who asked the
+	// same question at the same time, too.
+	Shared bool
 }
 
 // Resolver resolves questions by iteration. It is safe for concurrent use.
@@ -86,7 +102,9 @@ type Resolver struct {
 	hints   Hints
 	port    uint16
 	ipv6    bool
+	qmin    bool
 	allow   []netip.Prefix
+	deny    []netip.Prefix
 	timeout time.Duration
 	exch    Exchanger
 	cache   optionalCache
@@ -95,6 +113,19 @@ type Resolver struct {
 
 	randMu sync.Mutex
 	rand   *rand.Rand
+	infra  *infra
+
+	flights  singleflight.Group // identical client questions in flight
+	asks     singleflight.Group // identical upstream queries in flight
+	failures *failures
+
+	// Shared work runs on goroutines of the resolver's own, stopped and
+	// waited for by Close.
+	base     context.Context
+	stopAll  context.CancelFunc
+	closeMu  sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
 
 	primed atomic.Bool
 	stats  struct {
@@ -121,7 +152,9 @@ func New(opts Options) (*Resolver, error) {
 		hints:   opts.Hints,
 		port:    opts.UpstreamPort,
 		ipv6:    opts.IPv6,
+		qmin:    opts.QNameMinimisation,
 		allow:   opts.AllowUpstream,
+		deny:    opts.DenyUpstream,
 		timeout: opts.Timeout,
 		exch:    opts.Exchanger,
 		cache:   optionalCache{opts.Cache},
@@ -146,7 +179,35 @@ func New(opts Options) (*Resolver, error) {
 	}
 	r.rand = rand.New(src)
 	r.stats.rtt = histogram.New(histogram.DefaultBounds)
+	r.infra = newInfra()
+	r.failures = newFailures()
+	r.base, r.stopAll = context.WithCancel(context.Background())
 	return r, nil
+}
+
+// ErrClosed is the error of a resolution asked of a closed Resolver.
+var ErrClosed = errors.New("resolver closed")
+
+// Close stops the resolutions and exchanges shared between callers and
+// waits for them. Resolve fails with ErrClosed afterwards.
+func (r *Resolver) Close() {
+	r.closeMu.Lock()
+	r.closed = true
+	r.closeMu.Unlock()
+	r.stopAll()
+	r.inflight.Wait()
+}
+
+// spawn runs f on a goroutine that Close stops (through the context it
+// gets) and waits for; false if the resolver is closed.
+func (r *Resolver) spawn(f func(ctx context.Context)) bool {
+	r.closeMu.Lock()
+	defer r.closeMu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.inflight.Go(func() { f(r.base) })
+	return true
 }
 
 func randomSeed() [32]byte {
@@ -164,9 +225,58 @@ func randomSeed() [32]byte {
 // where it must. An error means no answer could be found; it wraps one of
 // the sentinels of errors.go or a context error.
 //
+// Identical questions in flight share one walk, run on its own deadline
+// (and stopped by Close) so that the client who started it cannot cancel
+// it for the others; each caller waits on its own ctx. A failure is remembered for a moment (RFC
+// 9520), and answered as ErrCachedFailure until then.
+//
 // The context may carry a Tracer (WithTracer), which sees every step, and
-// may bring a cache of its own (WithCache), as a cold trace does.
+// may bring a cache of its own (WithCache), as a cold trace does; such a
+// resolution walks by itself.
 func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Result, error) {
+	if !shared(ctx) {
+		return r.resolveNow(ctx, q)
+	}
+	key := flightKey(q)
+	if err := r.failures.check(key, r.clock.Now()); err != nil {
+		r.stats.resolutions.Add(1)
+		r.stats.failures.Add(1)
+		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], err)
+	}
+	ch := make(chan singleflight.Result, 1)
+	started := r.spawn(func(base context.Context) {
+		v, err, shared := r.flights.Do(key.Name+"/"+dns.TypeToString[key.Qtype]+"/"+dns.ClassToString[key.Qclass], func() (any, error) {
+			res, err := r.resolveNow(base, q)
+			if err != nil && base.Err() == nil {
+				r.failures.add(key, err, r.clock.Now())
+			} else if err == nil {
+				r.failures.forget(key)
+			}
+			return res, err
+		})
+		ch <- singleflight.Result{Val: v, Err: err, Shared: shared}
+	})
+	if !started {
+		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], ErrClosed)
+	}
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], ctx.Err())
+	case out := <-ch:
+		if out.Err != nil {
+			return nil, out.Err
+		}
+		res := out.Val.(*Result)
+		if out.Shared {
+			// Every caller gets a message of its own.
+			return &Result{Reply: res.Reply.Copy(), Upstream: res.Upstream, Shared: true}, nil
+		}
+		return res, nil
+	}
+}
+
+// resolveNow walks for q, within the resolver's deadline.
+func (r *Resolver) resolveNow(ctx context.Context, q dns.Question) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	r.stats.resolutions.Add(1)
@@ -218,25 +328,39 @@ func (r *Resolver) newID() uint16 {
 	return uint16(r.rand.Uint32())
 }
 
-// shuffle puts servers in a random order, those with known addresses first.
-func (r *Resolver) shuffle(servers []NameServer) []NameServer {
-	out := make([]NameServer, 0, len(servers))
-	var glueless []NameServer
-	for _, s := range servers {
-		if len(s.Addrs) > 0 {
-			out = append(out, s)
-		} else {
-			glueless = append(glueless, s)
-		}
-	}
-	glued := len(out)
-	out = append(out, glueless...)
+// randIntN returns a random int in [0, n).
+func (r *Resolver) randIntN(n int) int {
 	r.randMu.Lock()
 	defer r.randMu.Unlock()
-	r.rand.Shuffle(glued, func(i, j int) { out[i], out[j] = out[j], out[i] })
-	rest := out[glued:]
-	r.rand.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
-	return out
+	return r.rand.IntN(n)
+}
+
+// shuffle puts s in a random order.
+func shuffle[T any](r *Resolver, s []T) {
+	r.randMu.Lock()
+	defer r.randMu.Unlock()
+	r.rand.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+}
+
+// randomCase returns name with each letter in random case (0x20).
+func (r *Resolver) randomCase(name string) string {
+	b := []byte(name)
+	r.randMu.Lock()
+	defer r.randMu.Unlock()
+	var bits uint64
+	for i, c := range b {
+		if i%64 == 0 {
+			bits = r.rand.Uint64()
+		}
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			if bits&1 == 1 {
+				c ^= 0x20
+			}
+			b[i] = c
+		}
+		bits >>= 1
+	}
+	return string(b)
 }
 
 // usable filters addrs down to those the resolver may send to.
@@ -250,7 +374,7 @@ func (r *Resolver) usable(addrs []netip.Addr) []netip.Addr {
 		if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
 			continue
 		}
-		if len(r.allow) > 0 && !containsAddr(r.allow, a) {
+		if len(r.allow) > 0 && !containsAddr(r.allow, a) || containsAddr(r.deny, a) {
 			continue
 		}
 		out = append(out, a)

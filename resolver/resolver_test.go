@@ -290,7 +290,7 @@ func TestPrime(t *testing.T) {
 
 func TestDeadlineBoundsResolution(t *testing.T) {
 	// A network that never answers until the context ends.
-	block := ExchangerFunc(func(ctx context.Context, _ *dns.Msg, _ netip.AddrPort) (Response, error) {
+	block := ExchangerFunc(func(ctx context.Context, _ *dns.Msg, _ netip.AddrPort, _ time.Duration) (Response, error) {
 		<-ctx.Done()
 		return Response{}, ctx.Err()
 	})
@@ -320,6 +320,7 @@ func TestAllowUpstreamKeepsQueriesInside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(r.Close)
 	if _, err := r.Resolve(t.Context(), dns.Question{Name: "www.glueless.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}); !errors.Is(err, ErrNoReachableAuthority) {
 		t.Errorf("error %v, want no reachable authority", err)
 	}
@@ -349,8 +350,8 @@ func TestContextCacheLeavesOwnCacheAlone(t *testing.T) {
 func TestStatsAndEvents(t *testing.T) {
 	// Every reply "came over TCP after truncation", to see the event.
 	fake := newFakeNet(testTree(t))
-	tcp := ExchangerFunc(func(ctx context.Context, q *dns.Msg, s netip.AddrPort) (Response, error) {
-		resp, err := fake.Exchange(ctx, q, s)
+	tcp := ExchangerFunc(func(ctx context.Context, q *dns.Msg, s netip.AddrPort, d time.Duration) (Response, error) {
+		resp, err := fake.Exchange(ctx, q, s, d)
 		resp.TCP = err == nil
 		return resp, err
 	})
@@ -370,5 +371,37 @@ func TestStatsAndEvents(t *testing.T) {
 	s := r.Stats()
 	if s.Resolutions != 2 || s.Failures != 1 || s.InFlight != 0 || s.UpstreamQueries != 7 || s.TCPFallbacks != 7 || s.UpstreamRTT.Count != 7 {
 		t.Errorf("stats %+v; want 2 resolutions, 1 failure, 7 queries (3, then 4 for the refused name: root, test., both servers) over TCP with 7 RTTs", s)
+	}
+}
+
+func TestDenyUpstream(t *testing.T) {
+	// The test tree's glue is all 127.0.0.x; denying 127.0.0.2 (test.'s
+	// server) leaves nothing to ask for names under test.
+	net := newFakeNet(testTree(t))
+	r, err := New(Options{
+		Hints: testHints, UpstreamPort: 53, Exchanger: net,
+		DenyUpstream: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if _, err := r.Resolve(t.Context(), dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}); !errors.Is(err, ErrNoReachableAuthority) {
+		t.Errorf("error %v, want no reachable authority", err)
+	}
+	for _, q := range net.queries() {
+		if strings.HasPrefix(q, "127.0.0.2 ") {
+			t.Errorf("sent to a denied address: %s", q)
+		}
+	}
+	for _, a := range []string{"10.1.2.3", "192.168.1.1", "127.0.0.1", "::1", "fe80::1", "169.254.1.1", "192.0.2.1", "2001:db8::1", "224.0.0.1", "0.0.0.0"} {
+		if !containsAddr(NonPublic, netip.MustParseAddr(a)) {
+			t.Errorf("%s is not in NonPublic", a)
+		}
+	}
+	for _, a := range []string{"8.8.8.8", "198.41.0.4", "2001:503:ba3e::2:30"} {
+		if containsAddr(NonPublic, netip.MustParseAddr(a)) {
+			t.Errorf("public %s is in NonPublic", a)
+		}
 	}
 }

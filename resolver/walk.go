@@ -13,13 +13,19 @@ import (
 // walk is the state of one client question's resolution, shared by the
 // sub-resolutions it needs. It is used by one goroutine only.
 type walk struct {
-	r      *Resolver
-	tracer Tracer
-	debug  bool
-	cache  optionalCache         // the resolver's, or the context's (WithCache)
-	sent   int                   // upstream queries so far, against maxUpstreamQueries
-	depth  int                   // nesting of sub-resolutions
-	active map[dns.Question]bool // questions being resolved: the loop guard
+	r       *Resolver
+	tracer  Tracer
+	debug   bool
+	cache   optionalCache         // the resolver's, or the context's (WithCache)
+	sent    int                   // upstream queries so far, against maxUpstreamQueries
+	depth   int                   // nesting of sub-resolutions
+	active  map[dns.Question]bool // questions being resolved: the loop guard
+	priming bool                  // a priming query is under way in this walk
+	// privateCache: the cache came with the context (a cold trace).
+	privateCache bool
+	// plain: ask without EDNS, the servers of a zone having all been
+	// silent to EDNS queries.
+	plain bool
 	// unreachable remembers name servers whose address could not be
 	// found in this walk, so that a tangle of glueless delegations is
 	// explored once, not once per path into it.
@@ -38,6 +44,7 @@ func (r *Resolver) newWalk(ctx context.Context) *walk {
 	}
 	if c, ok := ContextCache(ctx); ok {
 		w.cache = optionalCache{c}
+		w.privateCache = true
 	}
 	return w
 }
@@ -137,6 +144,8 @@ func chainEnd(reply *dns.Msg, q dns.Question) (string, bool) {
 
 // lookup answers one name from the cache or by walking down from the
 // deepest zone cut known, following referrals. It does not chase CNAMEs.
+// With QNAME minimisation on, each zone is first asked about only one
+// label more than it is known to hold (see qmin.go).
 func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 	if m, ok := w.cache.lookupAnswer(q, w.r.clock.Now()); ok {
 		if w.tracing() {
@@ -144,30 +153,57 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 		}
 		return m, nil
 	}
-	dp, source := w.startDelegation(q)
+	if m, above := w.nxdomainCut(q); m != nil {
+		if w.tracing() {
+			w.emit(ctx, Event{Kind: EventCacheHit, Question: q, Reply: m, Target: "NXDOMAIN for " + above})
+		}
+		return m, nil
+	}
+	dp, source := w.startDelegation(ctx, q)
 	if w.tracing() {
 		w.emit(ctx, Event{Kind: EventStart, Question: q, Zone: dp.zone, Target: source})
 	}
-	for range maxReferralDepth {
-		out, err := w.askZone(ctx, dp, q)
+	qm := newMinimiser(q, dp.zone, w.r.qmin)
+	referrals := 0
+	for range maxReferralDepth + maxMinimiseCount + 1 {
+		ask, minimised := qm.next()
+		out, err := w.askZone(ctx, dp, ask)
 		if err != nil {
+			if minimised && !stop(ctx, err) {
+				qm.off() // RFC 9156 section 3: errors on minimised queries: ask the full name
+				continue
+			}
 			return nil, err
 		}
 		if out.kind == kindReferral {
+			if referrals++; referrals > maxReferralDepth {
+				break
+			}
 			w.cache.storeDelegation(out.next, w.r.clock.Now())
 			dp = out.next
+			qm.enter(dp.zone)
 			continue
 		}
-		return w.cache.storeAnswer(q, out.msg, w.r.clock.Now()), nil
+		if !minimised {
+			if out.kind == kindNXDOMAIN && !hasAlias(out.msg) {
+				w.storeNXDOMAIN(q, out.msg)
+			}
+			return w.cache.storeAnswer(q, out.msg, w.r.clock.Now()), nil
+		}
+		_ = w.cache.storeAnswer(ask, out.msg, w.r.clock.Now()) // true data about ask, kept for later
+		qm.learned(out)
 	}
 	return nil, fmt.Errorf("%w: more than %d referrals for %s", ErrBudgetExceeded, maxReferralDepth, q.Name)
 }
 
 // startDelegation returns the deepest cached zone cut above q's name, or
-// the root from the hints, and says which. A DS record lives on the parent
+// the root, and says where it came from. A DS record lives on the parent
 // side of a zone cut (RFC 4035 section 3.1.4.1), so its walk starts above
-// the name itself.
-func (w *walk) startDelegation(q dns.Question) (*delegation, string) {
+// the name itself. When the root's NS RRset has expired from the cache of
+// a resolver that was primed before, it is primed again first (RFC 8109
+// section 3); if that fails, the hints serve. A walk with a cache of its
+// own starts cold, from the hints, as a fresh resolver would.
+func (w *walk) startDelegation(ctx context.Context, q dns.Question) (*delegation, string) {
 	name := canonical(q.Name)
 	if q.Qtype == dns.TypeDS {
 		name = parentZone(name)
@@ -180,65 +216,136 @@ func (w *walk) startDelegation(q dns.Question) (*delegation, string) {
 			}
 		}
 		if name == "." {
-			return hintsDelegation(w.r.hints), "hints"
+			break
 		}
 		name = parentZone(name)
 	}
+	if w.r.Primed() && !w.priming && !w.privateCache {
+		w.priming = true
+		err := w.prime(ctx)
+		w.priming = false
+		if err == nil {
+			if m, ok := w.cache.lookupDelegation(".", w.r.clock.Now()); ok {
+				return delegationFromMsg(".", m), "cache"
+			}
+		}
+	}
+	return hintsDelegation(w.r.hints), "hints"
 }
 
 // askZone asks the servers of dp about q until one gives a usable reply:
-// an answer, a negative answer, or a referral. Servers with known
-// addresses are tried first; glueless ones are resolved only when needed.
+// an answer, a negative answer, or a referral. Servers with usable
+// addresses go first, best first by what the infrastructure cache knows;
+// glueless ones are resolved only when those fail, at most
+// maxNSAddressLookups of them per zone (the NXNS bound).
 func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (outcome, error) {
-	var failures []error
-	lookups := 0
-	for _, ns := range w.r.shuffle(dp.servers) {
+	var (
+		failures []error
+		glueless []NameServer
+		cands    []candidate
+	)
+	for _, ns := range dp.servers {
 		addrs := w.r.usable(ns.Addrs)
 		if len(addrs) == 0 {
 			// Glueless, or the glue holds only addresses we may not use.
-			if lookups == maxNSAddressLookups {
-				if w.tracing() {
-					w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: dp.zone, Target: ns.Name,
-						Err: fmt.Errorf("%w: already resolved %d glueless servers of %s", ErrBudgetExceeded, maxNSAddressLookups, dp.zone)})
-				}
-				continue
-			}
-			lookups++
-			var err error
-			if addrs, err = w.addresses(ctx, ns.Name); err != nil {
-				if stop(ctx, err) {
-					return outcome{}, err
-				}
-				failures = append(failures, fmt.Errorf("%s: %w", ns.Name, err))
-				if w.tracing() {
-					w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: dp.zone, Target: ns.Name, Err: err})
-				}
-				continue
-			}
+			glueless = append(glueless, ns)
+			continue
 		}
-		for _, addr := range addrs {
-			out, err := w.ask(ctx, dp.zone, ns.Name, addr, q)
-			if err != nil {
-				if stop(ctx, err) {
-					return outcome{}, err
-				}
-				failures = append(failures, fmt.Errorf("%s (%s): %w", ns.Name, addr, err))
-				continue
+		for _, a := range addrs {
+			cands = append(cands, candidate{server: ns.Name, addr: a})
+		}
+	}
+	out, ok, timedOut, err := w.tryServers(ctx, dp.zone, q, cands, &failures)
+	if ok || err != nil {
+		return out, err
+	}
+	if timedOut {
+		// Every server was silent. Some drop queries that carry EDNS;
+		// ask each once more without it (RFC 6891 section 7; since DNS
+		// Flag Day 2019 most resolvers no longer do, but a zone that can
+		// only be reached this way is better reached).
+		w.plain = true
+		out, ok, _, err = w.tryServers(ctx, dp.zone, q, cands, &failures)
+		w.plain = false
+		if ok || err != nil {
+			return out, err
+		}
+	}
+	shuffle(w.r, glueless)
+	for i, ns := range glueless {
+		if i == maxNSAddressLookups {
+			if w.tracing() {
+				w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: dp.zone, Target: ns.Name,
+					Err: fmt.Errorf("%w: already resolved %d glueless servers of %s", ErrBudgetExceeded, maxNSAddressLookups, dp.zone)})
 			}
-			switch out.kind {
-			case kindLame:
-				failures = append(failures, fmt.Errorf("%s (%s): %w: %s", ns.Name, addr, ErrLameDelegation, out.why))
-			case kindFailure:
-				failures = append(failures, fmt.Errorf("%s (%s): %s", ns.Name, addr, out.why))
-			default:
-				return out, nil
+			continue
+		}
+		addrs, err := w.addresses(ctx, ns.Name)
+		if err != nil {
+			if stop(ctx, err) {
+				return outcome{}, err
 			}
+			failures = append(failures, fmt.Errorf("%s: %w", ns.Name, err))
+			if w.tracing() {
+				w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: dp.zone, Target: ns.Name, Err: err})
+			}
+			continue
+		}
+		cands = cands[:0]
+		for _, a := range addrs {
+			cands = append(cands, candidate{server: ns.Name, addr: a})
+		}
+		if out, ok, _, err := w.tryServers(ctx, dp.zone, q, cands, &failures); ok || err != nil {
+			return out, err
 		}
 	}
 	if len(failures) == 0 {
 		failures = append(failures, errors.New("no server with a usable address"))
 	}
-	return outcome{}, fmt.Errorf("%w for %s: %w", ErrNoReachableAuthority, dp.zone, joinErrors(failures...))
+	return outcome{}, fmt.Errorf("%w for %s: %w", ErrNoReachableAuthority, zoneName(dp.zone), joinErrors(failures...))
+}
+
+// tryServers asks the candidates in the infrastructure cache's order until
+// one gives a usable reply (ok). A lame server is remembered as lame for
+// the zone. timedOut reports that every candidate timed out. err is set
+// only when the whole walk must stop.
+func (w *walk) tryServers(ctx context.Context, zone string, q dns.Question, cands []candidate, failures *[]error) (out outcome, ok, timedOut bool, err error) {
+	shuffle(w.r, cands)
+	w.r.infra.order(cands, zone, w.r.clock.Now(), w.r.randIntN)
+	timedOut = len(cands) > 0
+	for _, c := range cands {
+		out, err := w.askShared(ctx, zone, c.server, c.addr, q)
+		if err != nil {
+			if stop(ctx, err) {
+				return outcome{}, false, false, err
+			}
+			timedOut = timedOut && errors.Is(err, ErrTimeout)
+			*failures = append(*failures, fmt.Errorf("%s (%s): %w", c.server, c.addr, err))
+			continue
+		}
+		timedOut = false
+		switch out.kind {
+		case kindLame:
+			w.r.infra.markLame(c.addr, zone, w.r.clock.Now())
+			*failures = append(*failures, fmt.Errorf("%s (%s): %w: %s", c.server, c.addr, ErrLameDelegation, out.why))
+		case kindFailure:
+			*failures = append(*failures, fmt.Errorf("%s (%s): %s", c.server, c.addr, out.why))
+		default:
+			if w.plain {
+				w.r.infra.markNoEDNS(c.addr, w.r.clock.Now())
+			}
+			return out, true, false, nil
+		}
+	}
+	return outcome{}, false, timedOut, nil
+}
+
+// zoneName is how errors name a zone: "." reads badly in a sentence.
+func zoneName(zone string) string {
+	if zone == "." {
+		return "the root"
+	}
+	return zone
 }
 
 // errOutOfQueries is the walk's upstream query budget running out.
@@ -248,4 +355,28 @@ var errOutOfQueries = fmt.Errorf("%w: %d upstream queries", ErrBudgetExceeded, m
 // turn: the query budget is spent or the caller gave up.
 func stop(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || errors.Is(err, errOutOfQueries)
+}
+
+// storeNXDOMAIN remembers that q's name does not exist, for every type and
+// every name below it (RFC 8020). Only a full, non-minimised question's
+// NXDOMAIN is trusted that far.
+func (w *walk) storeNXDOMAIN(q dns.Question, m *dns.Msg) {
+	w.cache.storeNameError(q.Name, m, w.r.clock.Now())
+}
+
+// nxdomainCut answers q with NXDOMAIN when the cache knows that q's name,
+// or a name above it, does not exist (RFC 8020, "NXDOMAIN: There Really
+// Is Nothing Underneath"). It returns the name known not to exist.
+func (w *walk) nxdomainCut(q dns.Question) (*dns.Msg, string) {
+	now := w.r.clock.Now()
+	for name := canonical(q.Name); name != "."; name = parentZone(name) {
+		m, ok := w.cache.lookupNameError(name, now)
+		if !ok {
+			continue
+		}
+		cut := &dns.Msg{Ns: m.Ns}
+		cut.Rcode = dns.RcodeNameError
+		return cut, name
+	}
+	return nil, ""
 }

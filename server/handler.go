@@ -167,9 +167,8 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 	}
 	reply.Compress = true
 	reply.Truncate(limit)
-	if err := w.WriteMsg(reply); err != nil {
-		h.log.Debug("write reply", "client", w.RemoteAddr().String(), "err", err)
-	}
+	// Counted before it is sent, so that a client that reads the
+	// statistics after its answer finds its query in them.
 	took := time.Since(start)
 	var q dns.Question
 	if len(req.Question) > 0 {
@@ -177,6 +176,9 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 	}
 	if h.metrics != nil {
 		h.metrics.observe(q.Qtype, reply.Rcode, took)
+	}
+	if err := w.WriteMsg(reply); err != nil {
+		h.log.Debug("write reply", "client", w.RemoteAddr().String(), "err", err)
 	}
 	if h.qlog.Enabled() {
 		h.qlog.write(client, q, reply.Rcode, took, cached)
@@ -187,6 +189,8 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 func addEDE(reply *dns.Msg, err error) {
 	code := dns.ExtendedErrorCodeOther
 	switch {
+	case errors.Is(err, resolver.ErrCachedFailure):
+		code = dns.ExtendedErrorCodeCachedError // RFC 9520 section 3.1
 	case errors.Is(err, resolver.ErrNoReachableAuthority), errors.Is(err, context.DeadlineExceeded):
 		code = dns.ExtendedErrorCodeNoReachableAuthority
 	case errors.Is(err, resolver.ErrBadReply):

@@ -79,7 +79,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 	if c.cache != nil {
 		s := c.cache.Stats()
-		for name, k := range map[string]cache.KindStats{"answers": s.Answers, "delegations": s.Delegations} {
+		for name, k := range map[string]cache.KindStats{"answers": s.Answers, "delegations": s.Delegations, "nxdomain": s.NameErrors} {
 			counter(descCacheHits, k.Hits, name)
 			counter(descCacheMisses, k.Misses, name)
 			counter(descCacheInserts, k.Inserts, name)

@@ -39,6 +39,7 @@ type CacheJSON struct {
 	Expired     uint64   `json:"expired"`
 	HitRatio    float64  `json:"hit_ratio"`
 	Delegations KindJSON `json:"delegations"`
+	NameErrors  KindJSON `json:"nxdomain"` // names known not to exist (RFC 8020)
 }
 
 // KindJSON is one kind of cache entry's counters.
@@ -94,9 +95,10 @@ func (a *Admin) stats(w http.ResponseWriter, _ *http.Request) {
 	if a.opts.Cache != nil {
 		c := a.opts.Cache.Stats()
 		ans := c.Answers
-		out.Cache = &CacheJSON{Entries: ans.Entries + c.Delegations.Entries, Bytes: c.Bytes, Hits: ans.Hits, Misses: ans.Misses,
-			Inserts: ans.Inserts, Evictions: ans.Evictions + c.Delegations.Evictions, Expired: ans.Expired,
-			Delegations: kindJSON(c.Delegations)}
+		out.Cache = &CacheJSON{Entries: ans.Entries + c.Delegations.Entries + c.NameErrors.Entries, Bytes: c.Bytes,
+			Hits: ans.Hits, Misses: ans.Misses, Inserts: ans.Inserts,
+			Evictions: ans.Evictions + c.Delegations.Evictions + c.NameErrors.Evictions, Expired: ans.Expired,
+			Delegations: kindJSON(c.Delegations), NameErrors: kindJSON(c.NameErrors)}
 		if lookups := ans.Hits + ans.Misses; lookups > 0 {
 			out.Cache.HitRatio = float64(ans.Hits) / float64(lookups)
 		}

@@ -22,15 +22,31 @@
 // (opcode, question count, class, EDNS version), picks the deepest zone it
 // serves that contains the name, copies the [Response] into a reply,
 // handles EDNS(0) and truncates UDP replies to the client's limit. A
-// [Fault] makes it misbehave on purpose: [FaultRefuse] answers REFUSED to
-// everything, [FaultSilent] never answers. A [Server] runs one Handler on
-// one explicit address over UDP and TCP and counts the queries it receives.
+// [Fault] makes it misbehave on purpose, so a resolver meets the servers it
+// must cope with on the internet. Two faults serve nothing: [FaultRefuse]
+// answers REFUSED to everything, [FaultSilent] never answers. The others
+// serve their zones but misbehave: [FaultSlow] holds each reply for 150 ms,
+// [FaultNoCase] does not echo the query's 0x20 mixed case,
+// [FaultEDNSFormErr] and [FaultEDNSDrop] answer FORMERR to, or drop,
+// queries with EDNS(0), [FaultUpward] refers every query up to the root,
+// [FaultNoAA] answers without AA and without data, and [FaultENTNXDOMAIN]
+// denies empty non-terminals (RFC 9156 section 2.3). The header checks
+// (opcode, question count, EDNS version) come before the faults that
+// replace the answer; the slow hold comes last, just before the write. A
+// [Server] runs one Handler on one explicit address over UDP and TCP,
+// counts the queries it receives, and on Shutdown stops the Handler first,
+// so a held reply ends at once.
 //
 // The lab ([StartLab]) parses the master files embedded from lab/*.zone,
 // derives which loopback address serves which zone from the zones' own
-// apex NS records and their A records (plus a small table of faulty
-// addresses), and starts one [Server] per address, all on one port. Its
-// [Lab.Hints] are root hints in named.root format for a resolver.
+// apex NS records and their A and AAAA records (plus a table of faulty
+// addresses, each commented with its domain), and starts one [Server] per
+// address, all on one port. One zone, nxns.com., is served by nobody on
+// purpose: its 20 name server names do not exist (the NXNS attack). The
+// only IPv6 address is [::1], a silent server behind the AAAA glue of
+// ns1.v6broken.com.; on a machine without IPv6 the lab logs a Warn and runs
+// without it. Its [Lab.Hints] are root hints in named.root format for a
+// resolver.
 //
 // Zones, Handlers, Servers and Labs are safe for concurrent use.
 package zones

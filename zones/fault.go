@@ -1,12 +1,19 @@
 package zones
 
-import "strconv"
+import (
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/miekg/dns"
+)
 
 // Fault is a misbehaviour a server shows on purpose, so resolvers can be
-// tested against broken delegations.
+// tested against broken delegations and broken servers.
 type Fault int
 
-// The faults a lab server can have.
+// The faults a lab server can have. FaultRefuse and FaultSilent serve no
+// zone; every other fault serves its zones but misbehaves while doing so.
 const (
 	// FaultNone: the server answers from its zones.
 	FaultNone Fault = iota
@@ -16,17 +23,137 @@ const (
 	// FaultSilent: the server reads queries and never answers, over UDP
 	// or TCP, like a host that is down or a firewall that drops packets.
 	FaultSilent
+	// FaultSlow: the server answers correctly, but holds every reply for
+	// slowDelay first, over UDP and TCP, like a distant or overloaded
+	// server. A resolver should prefer its faster siblings.
+	FaultSlow
+	// FaultNoCase: the server answers correctly, but the question section
+	// of its reply, like every owner name, is lower-case: it does not echo
+	// the mixed case a resolver put in the query name for 0x20
+	// (draft-vixie-dnsext-dns0x20).
+	FaultNoCase
+	// FaultEDNSFormErr: a query with an OPT record gets FORMERR without
+	// OPT, as from a server that predates EDNS(0); a query without OPT is
+	// answered normally. A resolver should retry without EDNS (RFC 6891
+	// section 7).
+	FaultEDNSFormErr
+	// FaultEDNSDrop: a query with an OPT record gets no reply at all, as
+	// behind a firewall that drops EDNS; a query without OPT is answered
+	// normally.
+	FaultEDNSDrop
+	// FaultUpward: every query gets an upward referral to the root
+	// (NOERROR, AA clear, no answer, the root's NS in the authority
+	// section), which a resolver must treat as lame, not follow.
+	FaultUpward
+	// FaultNoAA: every query gets NOERROR with AA clear and every section
+	// empty, from a server that is not authoritative for the zone it was
+	// delegated.
+	FaultNoAA
+	// FaultENTNXDOMAIN: the server answers from its zones, except that an
+	// empty non-terminal gets NXDOMAIN (with the SOA) instead of NODATA,
+	// the broken behaviour relaxed QNAME minimisation must work around
+	// (RFC 9156 section 2.3; RFC 8020 says NXDOMAIN means nothing below).
+	FaultENTNXDOMAIN
 )
 
-// String returns "none", "refuse" or "silent".
+// slowDelay is how long a FaultSlow server holds each reply: long enough
+// that a resolver measuring RTTs ranks it well behind a healthy sibling,
+// short enough to keep tests quick.
+const slowDelay = 150 * time.Millisecond
+
+// The upward referral a FaultUpward server gives: the lab root zone's
+// first NS record with its glue, TTLs as in the root zone.
+const (
+	upwardNS      = "a.root-servers.net."
+	upwardNSTTL   = 518400
+	upwardGlue    = "127.53.0.1"
+	upwardGlueTTL = 172800
+)
+
+// faultNames are the names String gives, indexed by Fault.
+var faultNames = [...]string{
+	FaultNone:        "none",
+	FaultRefuse:      "refuse",
+	FaultSilent:      "silent",
+	FaultSlow:        "slow",
+	FaultNoCase:      "nocase",
+	FaultEDNSFormErr: "edns-formerr",
+	FaultEDNSDrop:    "edns-drop",
+	FaultUpward:      "upward",
+	FaultNoAA:        "noaa",
+	FaultENTNXDOMAIN: "ent-nxdomain",
+}
+
+// String returns the fault's lower-case name: "none", "refuse", "silent",
+// "slow", "nocase", "edns-formerr", "edns-drop", "upward", "noaa" or
+// "ent-nxdomain"; "fault(N)" for any other value.
 func (f Fault) String() string {
-	switch f {
-	case FaultNone:
-		return "none"
-	case FaultRefuse:
-		return "refuse"
-	case FaultSilent:
-		return "silent"
+	if f >= 0 && int(f) < len(faultNames) {
+		return faultNames[f]
 	}
 	return "fault(" + strconv.Itoa(int(f)) + ")"
+}
+
+// servesZones reports whether a server with this fault serves the zones
+// delegated to it; FaultRefuse and FaultSilent serve nothing.
+func (f Fault) servesZones() bool {
+	return f != FaultRefuse && f != FaultSilent
+}
+
+// upwardReferral fills m with the referral to the root that a FaultUpward
+// server gives for every question.
+func upwardReferral(m *dns.Msg) {
+	m.Rcode = dns.RcodeSuccess
+	m.Authoritative = false
+	m.Answer = nil
+	m.Ns = []dns.RR{&dns.NS{
+		Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: upwardNSTTL},
+		Ns:  upwardNS,
+	}}
+	m.Extra = []dns.RR{&dns.A{
+		Hdr: dns.RR_Header{Name: upwardNS, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: upwardGlueTTL},
+		A:   net.ParseIP(upwardGlue).To4(),
+	}}
+}
+
+// notAuthoritative fills m as a FaultNoAA server does: NOERROR, AA clear,
+// every section empty.
+func notAuthoritative(m *dns.Msg) {
+	m.Rcode = dns.RcodeSuccess
+	m.Authoritative = false
+	m.Answer, m.Ns, m.Extra = nil, nil, nil
+}
+
+// lowerCaseNames lower-cases the question and every owner name of m, as a
+// FaultNoCase server does. Only ASCII letters change (RFC 4343 section 3).
+func lowerCaseNames(m *dns.Msg) {
+	for i := range m.Question {
+		m.Question[i].Name = canonicalName(m.Question[i].Name)
+	}
+	for _, section := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		for _, rr := range section {
+			h := rr.Header()
+			h.Name = canonicalName(h.Name)
+		}
+	}
+}
+
+// emptyNonTerminalNXDOMAIN turns the NODATA answer r for qname into
+// NXDOMAIN when qname is an empty non-terminal of z, as a FaultENTNXDOMAIN
+// server does. Every other response is left as it is.
+func emptyNonTerminalNXDOMAIN(z *Zone, qname string, r *Response) {
+	nodata := r.Rcode == dns.RcodeSuccess && r.Authoritative && len(r.Answer) == 0
+	if nodata && z.isEmptyNonTerminal(qname) {
+		r.Rcode = dns.RcodeNameError // the SOA already sits in the authority section
+	}
+}
+
+// hasOPT reports whether req carries at least one OPT record.
+func hasOPT(req *dns.Msg) bool {
+	for _, rr := range req.Extra {
+		if _, ok := rr.(*dns.OPT); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -49,43 +49,56 @@ func (c *errorCounter) Handle(context.Context, slog.Record) error {
 func (c *errorCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
 func (c *errorCounter) WithGroup(string) slog.Handler      { return c }
 
-// FuzzHandler feeds arbitrary bytes as a query: if they unpack, a handler
-// serving every lab zone answers them over UDP and TCP. It must never panic
-// (its recover would log at Error), and a UDP reply must fit the client's
-// limit.
+// fuzzFaults are the faults FuzzHandler tries on every input. FaultSlow is
+// left out, as each reply would take slowDelay; TestHandlerSlow covers it.
+var fuzzFaults = []Fault{
+	FaultNone, FaultRefuse, FaultSilent, FaultNoCase, FaultEDNSFormErr,
+	FaultEDNSDrop, FaultUpward, FaultNoAA, FaultENTNXDOMAIN,
+}
+
+// FuzzHandler feeds arbitrary bytes as a query: if they unpack, handlers
+// serving every lab zone, one per fault in fuzzFaults, answer them over
+// UDP and TCP. None may panic (its recover would log at Error), each
+// writes one reply unless its fault or a response (QR set) calls for none,
+// and a UDP reply must fit the client's limit.
 func FuzzHandler(f *testing.F) {
 	zones, err := labZonesOnce()
 	if err != nil {
 		f.Fatalf("LabZones: %v", err)
 	}
 	var errs errorCounter
-	h, err := NewHandler(HandlerOptions{Zones: zones, Name: "fuzz", Logger: slog.New(&errs)})
-	if err != nil {
-		f.Fatalf("NewHandler: %v", err)
+	handlers := make([]*Handler, 0, len(fuzzFaults))
+	for _, fault := range fuzzFaults {
+		h, err := NewHandler(HandlerOptions{Zones: zones, Fault: fault, Name: "fuzz-" + fault.String(), Logger: slog.New(&errs)})
+		if err != nil {
+			f.Fatalf("NewHandler: %v", err)
+		}
+		handlers = append(handlers, h)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, network := range []string{"udp", "tcp"} {
-			req := new(dns.Msg)
-			if err := req.Unpack(data); err != nil {
-				return
-			}
-			w := newRecorder(network)
-			before := errs.n.Load()
-			h.ServeDNS(w, req)
-			if errs.n.Load() != before {
-				t.Fatalf("handler panicked on %x over %s", data, network)
-			}
-			if req.Response {
-				if len(w.Raw) != 0 {
-					t.Fatalf("handler answered a response")
+		for _, h := range handlers {
+			for _, network := range []string{"udp", "tcp"} {
+				req := new(dns.Msg)
+				if err := req.Unpack(data); err != nil {
+					return
 				}
-				continue
-			}
-			if len(w.Raw) != 1 {
-				t.Fatalf("handler wrote %d messages over %s, want 1", len(w.Raw), network)
-			}
-			if network == "udp" {
-				checkSize(t, w.Raw[0], req, network)
+				w := newRecorder(network)
+				before := errs.n.Load()
+				h.ServeDNS(w, req)
+				if errs.n.Load() != before {
+					t.Fatalf("%s handler panicked on %x over %s", h.Fault(), data, network)
+				}
+				silent := req.Response || h.Fault() == FaultSilent || (h.Fault() == FaultEDNSDrop && req.IsEdns0() != nil)
+				want := 1
+				if silent {
+					want = 0
+				}
+				if len(w.Raw) != want {
+					t.Fatalf("%s handler wrote %d messages over %s, want %d", h.Fault(), len(w.Raw), network, want)
+				}
+				if len(w.Raw) == 1 && network == "udp" {
+					checkSize(t, w.Raw[0], req, network)
+				}
 			}
 		}
 	})

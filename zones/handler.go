@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -35,11 +37,14 @@ type Handler struct {
 	fault Fault
 	name  string
 	log   *slog.Logger
+
+	stop     chan struct{} // closed by Stop: ends the waits of FaultSlow
+	stopOnce sync.Once
 }
 
 // NewHandler returns a Handler serving opts.Zones.
 func NewHandler(opts HandlerOptions) (*Handler, error) {
-	h := &Handler{fault: opts.Fault, name: opts.Name, log: opts.Logger}
+	h := &Handler{fault: opts.Fault, name: opts.Name, log: opts.Logger, stop: make(chan struct{})}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -76,11 +81,23 @@ func (h *Handler) Zones() []string {
 // Fault returns the handler's fault.
 func (h *Handler) Fault() Fault { return h.fault }
 
+// Stop ends at once every wait of a [FaultSlow] handler: the replies it
+// holds are dropped, and so are the replies to later queries, since a
+// stopped handler belongs to a server going down. It changes nothing for
+// other faults. [Server.Shutdown] calls it before waiting for the serving
+// goroutines; whoever serves a Handler some other way calls it likewise.
+// It is safe to call more than once.
+func (h *Handler) Stop() {
+	h.stopOnce.Do(func() { close(h.stop) })
+}
+
 // ServeDNS answers one query. Responses (QR set) are never answered, so two
 // servers cannot bounce packets between them; a [FaultSilent] handler
-// answers nothing at all. Over UDP the reply is truncated (TC set) to the
-// client's limit: 512 octets without EDNS(0), else the size it advertised
-// but at least 512 (RFC 6891 section 6.2.5).
+// answers nothing at all, a [FaultEDNSDrop] one nothing that carries an OPT
+// record, and a [FaultSlow] one holds each reply for slowDelay (until
+// [Handler.Stop]). Over UDP the reply is truncated (TC set) to the client's
+// limit: 512 octets without EDNS(0), else the size it advertised but at
+// least 512 (RFC 6891 section 6.2.5).
 func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	defer func() {
 		// Never let a bug take the server down: SERVFAIL and an Error log.
@@ -96,13 +113,35 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if req.Response || h.fault == FaultSilent {
 		return
 	}
+	if h.fault == FaultEDNSDrop && hasOPT(req) {
+		h.log.Debug("query with EDNS dropped", "server", h.name)
+		return
+	}
 	_, overTCP := w.RemoteAddr().(*net.TCPAddr)
 	reply, zone := h.reply(req, !overTCP)
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
 		h.logQuery(req, reply, zone)
 	}
+	if h.fault == FaultSlow && !h.hold() {
+		return
+	}
 	if err := w.WriteMsg(reply); err != nil {
 		h.log.Debug("write reply", "server", h.name, "err", err)
+	}
+}
+
+// hold waits slowDelay before a FaultSlow handler writes its reply, and
+// reports false if [Handler.Stop] came first, so the reply is dropped and
+// no serving goroutine outlives the server.
+func (h *Handler) hold() bool {
+	h.log.Debug("holding the reply", "server", h.name, "duration", slowDelay)
+	t := time.NewTimer(slowDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-h.stop:
+		return false
 	}
 }
 
@@ -136,6 +175,9 @@ func (h *Handler) reply(req *dns.Msg, overUDP bool) (*dns.Msg, string) {
 	case optErr:
 		m.Rcode = dns.RcodeFormatError
 		opt = nil // several OPT records: none of them is trusted
+	case h.fault == FaultEDNSFormErr && opt != nil:
+		m.Rcode = dns.RcodeFormatError
+		opt = nil // a server that predates EDNS(0) knows no OPT to send back
 	case req.Opcode != dns.OpcodeQuery:
 		m.Rcode = dns.RcodeNotImplemented
 	case len(req.Question) != 1:
@@ -145,8 +187,15 @@ func (h *Handler) reply(req *dns.Msg, overUDP bool) (*dns.Msg, string) {
 		m.Rcode = dns.RcodeBadVers // RFC 6891 section 6.1.3
 	case h.fault == FaultRefuse:
 		m.Rcode = dns.RcodeRefused
+	case h.fault == FaultUpward:
+		upwardReferral(m)
+	case h.fault == FaultNoAA:
+		notAuthoritative(m)
 	default:
 		zone = h.answer(m, req.Question[0])
+	}
+	if h.fault == FaultNoCase {
+		lowerCaseNames(m)
 	}
 
 	if opt != nil {
@@ -182,6 +231,9 @@ func (h *Handler) answer(m *dns.Msg, q dns.Question) string {
 		return ""
 	}
 	r := z.Lookup(q.Name, q.Qtype)
+	if h.fault == FaultENTNXDOMAIN {
+		emptyNonTerminalNXDOMAIN(z, q.Name, &r)
+	}
 	m.Rcode = r.Rcode
 	m.Authoritative = r.Authoritative
 	m.Answer, m.Ns, m.Extra = r.Answer, r.Authority, r.Additional

@@ -334,17 +334,3 @@ func TestNewHandlerErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestFaultString(t *testing.T) {
-	cases := []struct {
-		f    Fault
-		want string
-	}{{FaultNone, "none"}, {FaultRefuse, "refuse"}, {FaultSilent, "silent"}, {Fault(9), "fault(9)"}}
-	for _, tc := range cases {
-		t.Run(tc.want, func(t *testing.T) {
-			if got := tc.f.String(); got != tc.want {
-				t.Errorf("Fault(%d).String() = %q, want %q", int(tc.f), got, tc.want)
-			}
-		})
-	}
-}

@@ -2,11 +2,14 @@ package zones
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,6 +103,73 @@ func startTestLab(t *testing.T) *Lab {
 		}
 	})
 	return lab
+}
+
+// startFreeServer starts a server on addr (an address the lab does not
+// use) and a free port from the lab's range, retrying while ports are
+// taken, and shuts it down when the test ends.
+func startFreeServer(t *testing.T, addr string, opts ServerOptions) *Server {
+	t.Helper()
+	ctx := testContext(t)
+	var (
+		s   *Server
+		err error
+	)
+	for range labPortAttempts {
+		port := uint16(labPortMin + rand.IntN(labPortMax-labPortMin+1))
+		opts.Addr = netip.AddrPortFrom(netip.MustParseAddr(addr), port)
+		s, err = StartServer(ctx, opts)
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("StartServer(%s): %v", opts.Addr, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Shutdown(context.WithoutCancel(ctx)); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return s
+}
+
+// noticeHandler is a slog.Handler that passes every record on and signals
+// on seen, without blocking, each time a record's message is msg: a test
+// learns that a server reached a point without polling or sleeping.
+type noticeHandler struct {
+	slog.Handler
+	msg  string
+	seen chan<- struct{}
+}
+
+// Handle implements slog.Handler.
+func (h noticeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		select {
+		case h.seen <- struct{}{}:
+		default:
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h noticeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return noticeHandler{Handler: h.Handler.WithAttrs(attrs), msg: h.msg, seen: h.seen}
+}
+
+// WithGroup implements slog.Handler.
+func (h noticeHandler) WithGroup(name string) slog.Handler {
+	return noticeHandler{Handler: h.Handler.WithGroup(name), msg: h.msg, seen: h.seen}
+}
+
+// noticeLogger returns a test logger that signals on the returned channel
+// whenever it logs msg.
+func noticeLogger(t *testing.T, msg string) (*slog.Logger, <-chan struct{}) {
+	t.Helper()
+	seen := make(chan struct{}, 1)
+	return slog.New(noticeHandler{Handler: testLogger(t).Handler(), msg: msg, seen: seen}), seen
 }
 
 // newRecorder returns a recorder for a query from 127.0.0.1 over UDP or TCP.

@@ -20,8 +20,8 @@ func LabHints(port int) (string, error) {
 	return labHints(zones, port)
 }
 
-// labHints writes the root zone's apex NS names and their lab addresses in
-// named.root format.
+// labHints writes the root zone's apex NS names and their lab addresses (A
+// or AAAA records) in named.root format.
 func labHints(zones []*Zone, port int) (string, error) {
 	var root *Zone
 	for _, z := range zones {
@@ -45,7 +45,11 @@ func labHints(zones []*Zone, port int) (string, error) {
 		}
 		fmt.Fprintf(&b, "%-24s %-8d NS    %s\n", ".", hintsTTL, host)
 		for _, a := range list {
-			fmt.Fprintf(&b, "%-24s %-8d A     %s\n", host, hintsTTL, a)
+			rrtype := "A"
+			if a.Is6() {
+				rrtype = "AAAA"
+			}
+			fmt.Fprintf(&b, "%-24s %-8d %-5s %s\n", host, hintsTTL, rrtype, a)
 		}
 	}
 	fmt.Fprintf(&b, "; End of file\n")

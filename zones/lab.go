@@ -22,18 +22,44 @@ import (
 var labFiles embed.FS
 
 // labFaults are the lab addresses that misbehave on purpose. An address
-// listed here serves no zone, whatever NS records point at it; every other
-// address serves the zones whose apex NS names resolve to it in the lab.
+// listed with FaultRefuse or FaultSilent serves no zone, whatever NS records
+// point at it; every other address, faulty or not, serves the zones whose
+// apex NS names resolve to it in the lab.
 var labFaults = map[netip.Addr]Fault{
-	netip.MustParseAddr("127.53.2.8"):  FaultRefuse, // ns1.partly-lame.com: lame beside the good ns2
-	netip.MustParseAddr("127.53.2.10"): FaultSilent, // ns1.partly-dead.com: dead beside the good ns2
-	netip.MustParseAddr("127.53.2.12"): FaultRefuse, // ns1.lame.com: the only server, lame
-	netip.MustParseAddr("127.53.2.13"): FaultSilent, // ns1.dead.com: the only server, dead
+	netip.MustParseAddr("127.53.2.8"):  FaultRefuse,      // ns1.partly-lame.com: lame beside the good ns2
+	netip.MustParseAddr("127.53.2.10"): FaultSilent,      // ns1.partly-dead.com: dead beside the good ns2
+	netip.MustParseAddr("127.53.2.12"): FaultRefuse,      // ns1.lame.com: the only server, lame
+	netip.MustParseAddr("127.53.2.13"): FaultSilent,      // ns1.dead.com: the only server, dead
+	netip.MustParseAddr("127.53.2.17"): FaultSlow,        // ns2.fast-slow.com: 150 ms slower than the good ns1
+	netip.MustParseAddr("127.53.2.18"): FaultNoCase,      // ns1.nocase.net: the only server, no 0x20 echo
+	netip.MustParseAddr("127.53.2.19"): FaultEDNSFormErr, // ns1.edns-formerr.org: the only server, FORMERR to EDNS
+	netip.MustParseAddr("127.53.2.20"): FaultEDNSDrop,    // ns1.edns-drop.org: the only server, drops EDNS
+	netip.MustParseAddr("127.53.2.21"): FaultUpward,      // ns1.upward.com: refers upward, beside the good ns2
+	netip.MustParseAddr("127.53.2.23"): FaultNoAA,        // ns1.noaa.com: no AA, beside the good ns2
+	netip.MustParseAddr("127.53.2.25"): FaultENTNXDOMAIN, // ns1.brokenent.net: the only server, NXDOMAIN for ENTs
+	labIPv6:                            FaultSilent,      // ns1.v6broken.com's AAAA: dead, its A is good
 }
 
-// labPrefix holds every lab server address: the lab never binds, and its
-// glue never points, anywhere else.
+// labUnserved are the zones nobody serves because their apex NS names do
+// not exist in the lab: nxns.com., delegated to 20 names under victim.org.
+// that victim.org. does not have (the NXNS attack, CVE-2020-12662). Every
+// other zone's NS names must have addresses in the lab.
+var labUnserved = map[string]bool{
+	"nxns.com.": true,
+}
+
+// labPrefix holds every lab server address but labIPv6: the lab never
+// binds, and its glue never points, anywhere else.
 var labPrefix = netip.MustParsePrefix("127.53.0.0/16")
+
+// labIPv6 is the lab's only IPv6 address, the loopback, where a silent
+// server makes a resolver that tries IPv6 time out. It is bound only if
+// the machine has IPv6.
+var labIPv6 = netip.IPv6Loopback()
+
+// labAddr reports whether a is an address the lab may bind and its NS
+// records may point to.
+func labAddr(a netip.Addr) bool { return labPrefix.Contains(a) || a == labIPv6 }
 
 // The range a free lab port is drawn from when LabOptions.Port is 0: below
 // Linux's ephemeral range (32768-60999), so client sockets rarely hold it.
@@ -110,7 +136,8 @@ func labOrigin(base string) string {
 
 // StartLab parses the lab zones, derives which address serves which zone
 // and starts every server. When it returns, every server listens on UDP and
-// TCP. Close stops them.
+// TCP. Close stops them. If the machine has no IPv6, so the silent server
+// on [::1] cannot be bound, StartLab logs a Warn and goes on without it.
 func StartLab(ctx context.Context, opts LabOptions) (*Lab, error) {
 	log := opts.Logger
 	if log == nil {
@@ -153,7 +180,8 @@ func StartLab(ctx context.Context, opts LabOptions) (*Lab, error) {
 }
 
 // startLabServers binds every planned address on port, and only if all
-// binds succeed starts them; on any failure nothing is left running.
+// binds succeed starts them; on any failure nothing is left running. An
+// IPv6 address the machine lacks is skipped with a Warn.
 func startLabServers(ctx context.Context, plan []ServerOptions, port int, log *slog.Logger) ([]*Server, error) {
 	var bound []*Server
 	unbindAll := func() {
@@ -165,10 +193,16 @@ func startLabServers(ctx context.Context, plan []ServerOptions, port int, log *s
 		opts.Addr = netip.AddrPortFrom(opts.Addr.Addr(), uint16(port))
 		opts.Logger = log
 		s, err := newServer(opts)
-		if err == nil {
-			err = s.listen(ctx)
-		}
 		if err != nil {
+			unbindAll()
+			return nil, err
+		}
+		if err := s.listen(ctx); err != nil {
+			if noIPv6(opts.Addr.Addr(), err) {
+				log.Warn("no IPv6 on this machine: the lab goes on without its IPv6 server",
+					"server", opts.Addr.String(), "err", err)
+				continue
+			}
 			unbindAll()
 			return nil, err
 		}
@@ -184,6 +218,14 @@ func startLabServers(ctx context.Context, plan []ServerOptions, port int, log *s
 		}
 	}
 	return bound, nil
+}
+
+// noIPv6 reports whether err, from binding the IPv6 address a, says the
+// machine has no IPv6 (the address is not configured, or the kernel lacks
+// the family), rather than that the port is taken.
+func noIPv6(a netip.Addr, err error) bool {
+	return a.Is6() && (errors.Is(err, syscall.EADDRNOTAVAIL) ||
+		errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EPROTONOSUPPORT))
 }
 
 // stopServers shuts servers down, bounded by labShutdownTimeout.
@@ -237,9 +279,10 @@ func (l *Lab) Close() error {
 }
 
 // labPlan derives the lab's servers from its data: each address of each
-// name in a zone's apex NS RRset (A records anywhere in the lab) serves that
-// zone, unless labFaults lists the address. Ports are left 0. The plan is
-// sorted by address.
+// name in a zone's apex NS RRset (A and AAAA records anywhere in the lab)
+// serves that zone, unless labFaults lists the address with a fault that
+// serves nothing. The zones of labUnserved are served by nobody. Ports are
+// left 0. The plan is sorted by address.
 func labPlan(zones []*Zone) ([]ServerOptions, error) {
 	addrs := labAddresses(zones)
 	served := make(map[netip.Addr][]*Zone)
@@ -250,14 +293,17 @@ func labPlan(zones []*Zone) ([]ServerOptions, error) {
 		for _, ns := range z.NS() {
 			host := canonicalName(ns.Ns)
 			list := addrs[host]
-			if len(list) == 0 {
-				return nil, fmt.Errorf("zone %s: name server %s has no A record in the lab", z.origin, host)
+			switch {
+			case labUnserved[z.origin] && len(list) != 0:
+				return nil, fmt.Errorf("zone %s: name server %s has addresses, but the zone is meant to have none", z.origin, host)
+			case !labUnserved[z.origin] && len(list) == 0:
+				return nil, fmt.Errorf("zone %s: name server %s has no address in the lab", z.origin, host)
 			}
 			for _, a := range list {
-				if !labPrefix.Contains(a) {
-					return nil, fmt.Errorf("zone %s: name server %s address %s outside %s", z.origin, host, a, labPrefix)
+				if !labAddr(a) {
+					return nil, fmt.Errorf("zone %s: name server %s address %s outside %s and %s", z.origin, host, a, labPrefix, labIPv6)
 				}
-				if _, faulty := labFaults[a]; !faulty && !slices.Contains(served[a], z) {
+				if labFaults[a].servesZones() && !slices.Contains(served[a], z) {
 					served[a] = append(served[a], z)
 				}
 			}
@@ -265,8 +311,8 @@ func labPlan(zones []*Zone) ([]ServerOptions, error) {
 	}
 	plan := make([]ServerOptions, 0, len(served))
 	for a, zs := range served {
-		if !labPrefix.Contains(a) {
-			return nil, fmt.Errorf("fault address %s outside %s", a, labPrefix)
+		if !labAddr(a) {
+			return nil, fmt.Errorf("fault address %s outside %s and %s", a, labPrefix, labIPv6)
 		}
 		plan = append(plan, ServerOptions{Addr: netip.AddrPortFrom(a, 0), Zones: zs, Fault: labFaults[a]})
 	}
@@ -274,23 +320,29 @@ func labPlan(zones []*Zone) ([]ServerOptions, error) {
 	return plan, nil
 }
 
-// labAddresses maps every owner name with A records anywhere in zones
-// (authoritative data or glue) to its addresses, deduplicated and sorted.
+// labAddresses maps every owner name with A or AAAA records anywhere in
+// zones (authoritative data or glue) to its addresses, deduplicated and
+// sorted, IPv4 first.
 func labAddresses(zones []*Zone) map[string][]netip.Addr {
 	out := make(map[string][]netip.Addr)
 	for _, z := range zones {
 		for _, rr := range z.Records() {
-			a, ok := rr.(*dns.A)
+			var ip []byte
+			switch rr := rr.(type) {
+			case *dns.A:
+				ip = rr.A.To4()
+			case *dns.AAAA:
+				ip = rr.AAAA.To16()
+			default:
+				continue
+			}
+			addr, ok := netip.AddrFromSlice(ip)
 			if !ok {
 				continue
 			}
-			addr, ok := netip.AddrFromSlice(a.A)
-			if !ok {
-				continue
-			}
-			addr = addr.Unmap()
-			if !slices.Contains(out[a.Hdr.Name], addr) {
-				out[a.Hdr.Name] = append(out[a.Hdr.Name], addr)
+			name := rr.Header().Name
+			if !slices.Contains(out[name], addr) {
+				out[name] = append(out[name], addr)
 			}
 		}
 	}

@@ -63,26 +63,74 @@ func labServedBy(t *testing.T) map[string][]netip.Addr {
 	return out
 }
 
+// TestLabEveryZoneServed checks that a zone is served by nobody only on
+// purpose, for one of two reasons: every address of its name servers has a
+// fault that serves nothing (refuse, silent), as for lame.com. and
+// dead.com.; or its name servers' names do not exist at all, as for the
+// NXNS delegation of nxns.com., which labUnserved lists. Such a zone is
+// accepted when every one of its NS names has no address in the lab and is
+// NXDOMAIN in the lab zone that would hold it.
 func TestLabEveryZoneServed(t *testing.T) {
+	zones := labZoneSet(t)
 	served := labServedBy(t)
-	addrs := labAddresses(labZoneSet(t))
-	for _, z := range labZoneSet(t) {
+	addrs := labAddresses(zones)
+	for _, z := range zones {
 		t.Run(z.Origin(), func(t *testing.T) {
-			allFaulty := true
+			nobodyServes := true // every NS address has a fault that serves nothing
 			for _, ns := range z.NS() {
 				for _, a := range addrs[ns.Ns] {
-					if _, faulty := labFaults[a]; !faulty {
-						allFaulty = false
+					if labFaults[a].servesZones() {
+						nobodyServes = false
 					}
 				}
 			}
-			if got := len(served[z.Origin()]); got == 0 && !allFaulty {
-				t.Errorf("served by no address, but not all of its name servers are faults")
+			if labUnserved[z.Origin()] {
+				for _, ns := range z.NS() {
+					if list := addrs[ns.Ns]; len(list) != 0 {
+						t.Errorf("listed as unserved, but its name server %s has addresses %v", ns.Ns, list)
+					}
+					checkNXDOMAIN(t, zones, ns.Ns)
+				}
+			} else if len(z.NS()) == 0 || !hasAddresses(addrs, z.NS()) {
+				t.Errorf("not listed as unserved, but a name server has no address")
 			}
-			if allFaulty && len(served[z.Origin()]) != 0 {
-				t.Errorf("served by %v, want nobody: all its name servers are faults", served[z.Origin()])
+			got := served[z.Origin()]
+			if !nobodyServes && len(got) == 0 {
+				t.Errorf("served by no address, but not all of its name servers are faults that serve nothing")
+			}
+			if nobodyServes && len(got) != 0 {
+				t.Errorf("served by %v, want nobody: none of its name servers serves zones", got)
 			}
 		})
+	}
+}
+
+// hasAddresses reports whether every name server has an address in addrs.
+func hasAddresses(addrs map[string][]netip.Addr, ns []*dns.NS) bool {
+	for _, rr := range ns {
+		if len(addrs[dns.CanonicalName(rr.Ns)]) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkNXDOMAIN checks that name does not exist: the deepest lab zone
+// holding it answers NXDOMAIN.
+func checkNXDOMAIN(t *testing.T, zones []*Zone, name string) {
+	t.Helper()
+	var z *Zone
+	for _, c := range zones {
+		if dns.IsSubDomain(c.Origin(), name) && (z == nil || dns.CountLabel(c.Origin()) > dns.CountLabel(z.Origin())) {
+			z = c
+		}
+	}
+	if z == nil {
+		t.Errorf("%s: no lab zone holds it", name)
+		return
+	}
+	if r := z.Lookup(name, dns.TypeA); r.Rcode != dns.RcodeNameError {
+		t.Errorf("%s A in %s: rcode %s, want NXDOMAIN", name, z.Origin(), dns.RcodeToString[r.Rcode])
 	}
 }
 
@@ -123,6 +171,19 @@ func TestLabPlan(t *testing.T) {
 		"127.53.2.13": "silent ",
 		"127.53.2.14": "none cycle-b.net.",
 		"127.53.2.15": "none cycle-a.com.",
+		"127.53.2.16": "none fast-slow.com.",
+		"127.53.2.17": "slow fast-slow.com.",
+		"127.53.2.18": "nocase nocase.net.",
+		"127.53.2.19": "edns-formerr edns-formerr.org.",
+		"127.53.2.20": "edns-drop edns-drop.org.",
+		"127.53.2.21": "upward upward.com.",
+		"127.53.2.22": "none upward.com.",
+		"127.53.2.23": "noaa noaa.com.",
+		"127.53.2.24": "none noaa.com.",
+		"127.53.2.25": "ent-nxdomain brokenent.net.",
+		"127.53.2.26": "none victim.org.",
+		"127.53.2.27": "none v6broken.com.",
+		"::1":         "silent ",
 	}
 	for addr, w := range want {
 		if got[addr] != w {
@@ -184,25 +245,53 @@ func enclosingZone(zones []*Zone, name string) *Zone {
 }
 
 func TestLabGlueMatchesAuthoritativeData(t *testing.T) {
-	// Each address-bearing name has one address set across the whole lab:
-	// glue in parents equals the A records of the zone that owns the name.
+	// Each address-bearing name has one address set per type across the
+	// whole lab: glue in parents equals the A and AAAA records of the zone
+	// that owns the name.
 	zones := labZoneSet(t)
-	seen := make(map[string][]string) // name -> addresses, as first seen
-	where := make(map[string]string)
-	for _, z := range zones {
-		for _, name := range z.Names() {
-			var list []string
-			for _, rr := range z.RRset(name, dns.TypeA) {
-				list = append(list, rr.(*dns.A).A.String())
+	for _, rrtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		t.Run(dns.Type(rrtype).String(), func(t *testing.T) {
+			seen := make(map[string][]string) // name -> addresses, as first seen
+			where := make(map[string]string)
+			for _, z := range zones {
+				for _, name := range z.Names() {
+					var list []string
+					for _, rr := range z.RRset(name, rrtype) {
+						list = append(list, strings.TrimPrefix(rr.String(), rr.Header().String()))
+					}
+					if len(list) == 0 {
+						continue
+					}
+					slices.Sort(list)
+					if prev, ok := seen[name]; ok && !slices.Equal(prev, list) {
+						t.Errorf("%s: %v in %s but %v in %s", name, prev, where[name], list, z.Origin())
+					}
+					seen[name], where[name] = list, z.Origin()
+				}
 			}
-			if len(list) == 0 {
-				continue
+		})
+	}
+}
+
+func TestLabAddressesNotShared(t *testing.T) {
+	// Every lab server address belongs to one name server name, so two
+	// delegations never meet on one socket by accident (a new row that
+	// reuses an address shows up here).
+	owner := make(map[netip.Addr]string)
+	for name, list := range labAddresses(labZoneSet(t)) {
+		for _, a := range list {
+			if !labAddr(a) {
+				continue // host data, checked by TestLabNameServerAddresses
 			}
-			slices.Sort(list)
-			if prev, ok := seen[name]; ok && !slices.Equal(prev, list) {
-				t.Errorf("%s: %v in %s but %v in %s", name, prev, where[name], list, z.Origin())
+			if prev, ok := owner[a]; ok && prev != name {
+				t.Errorf("%s belongs to both %s and %s", a, prev, name)
 			}
-			seen[name], where[name] = list, z.Origin()
+			owner[a] = name
+		}
+	}
+	for a := range labFaults {
+		if _, ok := owner[a]; !ok {
+			t.Errorf("fault address %s (%s) belongs to no name server name", a, labFaults[a])
 		}
 	}
 }
@@ -211,25 +300,37 @@ func TestLabNameServerAddresses(t *testing.T) {
 	zones := labZoneSet(t)
 	addrs := labAddresses(zones)
 	hosts := make(map[string]bool)
+	nonexistent := make(map[string]bool) // NS names of the zones nobody serves on purpose
 	for _, z := range zones {
 		for _, rr := range z.Records() {
 			if ns, ok := rr.(*dns.NS); ok {
 				hosts[dns.CanonicalName(ns.Ns)] = true
 			}
 		}
+		if labUnserved[z.Origin()] {
+			for _, ns := range z.NS() {
+				nonexistent[dns.CanonicalName(ns.Ns)] = true
+			}
+		}
 	}
 	for host := range hosts {
-		if len(addrs[host]) == 0 {
+		switch {
+		case nonexistent[host] && len(addrs[host]) != 0:
+			t.Errorf("name server %s is meant not to exist, but has addresses %v", host, addrs[host])
+		case !nonexistent[host] && !slices.ContainsFunc(addrs[host], netip.Addr.Is4):
 			t.Errorf("name server %s has no A record in the lab", host)
 		}
 		for _, a := range addrs[host] {
-			if !labPrefix.Contains(a) {
-				t.Errorf("name server %s has address %s outside %s", host, a, labPrefix)
+			if !labAddr(a) {
+				t.Errorf("name server %s has address %s outside %s and %s", host, a, labPrefix, labIPv6)
 			}
 		}
+		// An NS name's only AAAA may be ::1, where the lab's silent IPv6 server listens.
 		for _, z := range zones {
-			if aaaa := z.RRset(host, dns.TypeAAAA); len(aaaa) > 0 {
-				t.Errorf("name server %s has AAAA records in %s: %v", host, z.Origin(), aaaa)
+			for _, rr := range z.RRset(host, dns.TypeAAAA) {
+				if a, ok := netip.AddrFromSlice(rr.(*dns.AAAA).AAAA); !ok || a != labIPv6 {
+					t.Errorf("name server %s has %s in %s, want no AAAA but %s", host, rr, z.Origin(), labIPv6)
+				}
 			}
 		}
 	}
@@ -247,8 +348,8 @@ func TestLabNameServerAddresses(t *testing.T) {
 			}
 			nameServer := hosts[rr.Header().Name]
 			switch {
-			case nameServer && !labPrefix.Contains(addr):
-				t.Errorf("%s: name server address outside %s", rr, labPrefix)
+			case nameServer && !labAddr(addr):
+				t.Errorf("%s: name server address outside %s and %s", rr, labPrefix, labIPv6)
 			case !nameServer && !docV4.Contains(addr) && !docV6.Contains(addr):
 				t.Errorf("%s: host address outside the documentation ranges", rr)
 			}

@@ -312,6 +312,67 @@ func TestLookupLab(t *testing.T) {
 	runLookupCases(t, labZone, cases)
 }
 
+func TestLookupLabHardCases(t *testing.T) {
+	const (
+		brokenSOA = "brokenent.net. 300 IN SOA ns1.brokenent.net. hostmaster.brokenent.net. 2026112701 7200 3600 1209600 300"
+		victimSOA = "victim.org. 300 IN SOA ns1.victim.org. hostmaster.victim.org. 2026112701 7200 3600 1209600 300"
+	)
+	cases := []lookupCase{
+		{
+			name: "deep name for QNAME minimisation", zone: "example.org.", qname: "a.b.c.d.e.f.g.example.org.", qtype: dns.TypeA,
+			aa: true, answer: []string{"a.b.c.d.e.f.g.example.org. 3600 IN A 192.0.2.79"},
+		},
+	}
+	// The six empty non-terminals above it, each NODATA from a healthy
+	// server, as a QNAME-minimising resolver asks for them (RFC 9156).
+	for _, ent := range []string{"g", "f.g", "e.f.g", "d.e.f.g", "c.d.e.f.g", "b.c.d.e.f.g"} {
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeNS} {
+			cases = append(cases, lookupCase{
+				name: "empty non-terminal " + ent + " " + dns.Type(qtype).String(), zone: "example.org.",
+				qname: ent + ".example.org.", qtype: qtype, aa: true, authority: []string{orgSOA},
+			})
+		}
+	}
+	cases = append(cases, []lookupCase{
+		{
+			name: "beside an empty non-terminal is NXDOMAIN", zone: "example.org.", qname: "h.g.example.org.", qtype: dns.TypeA,
+			rcode: dns.RcodeNameError, aa: true, authority: []string{orgSOA},
+		},
+		{
+			name: "below the deep name is NXDOMAIN", zone: "example.org.", qname: "x.a.b.c.d.e.f.g.example.org.", qtype: dns.TypeA,
+			rcode: dns.RcodeNameError, aa: true, authority: []string{orgSOA},
+		},
+		{
+			name: "brokenent.net data: an empty non-terminal is NODATA", zone: "brokenent.net.", qname: "c.brokenent.net.", qtype: dns.TypeA,
+			aa: true, authority: []string{brokenSOA},
+		},
+		{
+			name: "NXNS referral: 20 glueless name servers", zone: "com.", qname: "www.nxns.com.", qtype: dns.TypeA,
+			authority: nxnsReferral(),
+		},
+		{
+			name: "NXNS: the name servers do not exist", zone: "victim.org.", qname: "ns20.victim.org.", qtype: dns.TypeAAAA,
+			rcode: dns.RcodeNameError, aa: true, authority: []string{victimSOA},
+		},
+		{
+			name: "referral with A and AAAA glue", zone: "com.", qname: "v6broken.com.", qtype: dns.TypeNS,
+			authority:  []string{"v6broken.com. 172800 IN NS ns1.v6broken.com."},
+			additional: []string{"ns1.v6broken.com. 172800 IN A 127.53.2.27", "ns1.v6broken.com. 172800 IN AAAA ::1"},
+		},
+		{
+			name: "apex NS with A and AAAA", zone: "v6broken.com.", qname: "v6broken.com.", qtype: dns.TypeNS,
+			aa: true, answer: []string{"v6broken.com. 3600 IN NS ns1.v6broken.com."},
+			additional: []string{"ns1.v6broken.com. 3600 IN A 127.53.2.27", "ns1.v6broken.com. 3600 IN AAAA ::1"},
+		},
+		{
+			name: "TLD referral to a zone with a slow server", zone: "com.", qname: "www.fast-slow.com.", qtype: dns.TypeA,
+			authority:  []string{"fast-slow.com. 172800 IN NS ns1.fast-slow.com.", "fast-slow.com. 172800 IN NS ns2.fast-slow.com."},
+			additional: []string{"ns1.fast-slow.com. 172800 IN A 127.53.2.16", "ns2.fast-slow.com. 172800 IN A 127.53.2.17"},
+		},
+	}...)
+	runLookupCases(t, labZone, cases)
+}
+
 func TestLookupBigTXT(t *testing.T) {
 	got := labZone(t, "example.com.").Lookup("big.example.com.", dns.TypeTXT)
 	if got.Rcode != dns.RcodeSuccess || !got.Authoritative {

@@ -167,6 +167,7 @@ func (s *Server) serve(ctx context.Context) error {
 // abort stops a server whose start failed: closing the sockets makes both
 // serving goroutines return, started or not; it waits for the running ones.
 func (s *Server) abort(running int) {
+	s.handler.Stop()
 	s.unbind()
 	for range running {
 		// The error is the expected "use of closed connection".
@@ -177,14 +178,18 @@ func (s *Server) abort(running int) {
 }
 
 // Shutdown stops the server and waits for its goroutines, or until ctx is
-// done. Later calls return the first call's result.
+// done; replies a [FaultSlow] server still holds are dropped at once. Later
+// calls return the first call's result.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { s.stopErr = s.shutdown(ctx) })
 	return s.stopErr
 }
 
 // shutdown stops both listeners and collects what the goroutines returned.
+// The handler is stopped first: miekg/dns waits for every query in
+// progress, and a FaultSlow handler would otherwise hold it for slowDelay.
 func (s *Server) shutdown(ctx context.Context) error {
+	s.handler.Stop()
 	var errs []error
 	for _, srv := range []*dns.Server{s.udp, s.tcp} {
 		if err := srv.ShutdownContext(ctx); err != nil {

@@ -3,7 +3,6 @@ package zones
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
@@ -196,6 +195,11 @@ func TestLabDescription(t *testing.T) {
 	if err != nil {
 		t.Fatalf("labPlan: %v", err)
 	}
+	if !labHasIPv6(lab) {
+		// No IPv6 on this machine: the lab went on without its [::1] server.
+		t.Logf("no server on %s; comparing the IPv4 servers only", labIPv6)
+		plan = slices.DeleteFunc(plan, func(o ServerOptions) bool { return o.Addr.Addr().Is6() })
+	}
 	if len(servers) != len(plan) {
 		t.Fatalf("%d servers, want %d", len(servers), len(plan))
 	}
@@ -279,27 +283,8 @@ func TestStartLabErrors(t *testing.T) {
 func TestStartServer(t *testing.T) {
 	ctx := testContext(t)
 	z := labZone(t, "example.com.")
-	// An address the lab does not use, on a free port from the lab's range.
-	var (
-		s    *Server
-		addr netip.AddrPort
-		err  error
-	)
-	for range labPortAttempts {
-		addr = netip.AddrPortFrom(netip.MustParseAddr("127.53.255.1"), uint16(labPortMin+rand.IntN(labPortMax-labPortMin+1)))
-		s, err = StartServer(ctx, ServerOptions{Addr: addr, Zones: []*Zone{z}, Logger: testLogger(t)})
-		if !errors.Is(err, syscall.EADDRINUSE) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("StartServer(%s): %v", addr, err)
-	}
-	t.Cleanup(func() {
-		if err := s.Shutdown(context.WithoutCancel(ctx)); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
+	s := startFreeServer(t, "127.53.255.1", ServerOptions{Zones: []*Zone{z}, Logger: testLogger(t)})
+	addr := s.Addr()
 	if s.Addr() != addr || !slices.Equal(s.Zones(), []string{"example.com."}) || s.Fault() != FaultNone {
 		t.Errorf("server %s %v %s, want %s [example.com.] none", s.Addr(), s.Zones(), s.Fault(), addr)
 	}

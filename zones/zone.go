@@ -89,6 +89,14 @@ func (z *Zone) Records() []dns.RR {
 	return out
 }
 
+// isEmptyNonTerminal reports whether name, compared case-insensitively,
+// is an empty non-terminal of the zone: it owns no data, but names below
+// it do (RFC 8020).
+func (z *Zone) isEmptyNonTerminal(name string) bool {
+	_, ok := z.ents[canonicalName(name)]
+	return ok
+}
+
 // String returns the zone's origin and file, for messages.
 func (z *Zone) String() string { return z.origin + " (" + z.file + ")" }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,10 +30,6 @@ const (
 	primeRetryMin = 500 * time.Millisecond
 	primeRetryMax = 30 * time.Second
 )
-
-// loopback is where the resolver may send queries when it walks a lab: a
-// lab's glue must never send it anywhere else.
-var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 func newServeCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -67,7 +64,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			}
 		}()
 	}
-	hints, allow, err := rootHints(cfg, lab)
+	hints, policy, err := rootHints(cfg, lab)
 	if err != nil {
 		return err
 	}
@@ -77,16 +74,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("cache: %w", err)
 	}
 	res, err := resolver.New(resolver.Options{
-		Hints:         hints,
-		UpstreamPort:  cfg.UpstreamPort,
-		IPv6:          cfg.IPv6,
-		AllowUpstream: allow,
-		Cache:         c,
-		Logger:        log.With("component", "resolver"),
+		Hints:             hints,
+		UpstreamPort:      cfg.UpstreamPort,
+		IPv6:              cfg.IPv6,
+		QNameMinimisation: cfg.QNameMinimisation,
+		AllowUpstream:     policy.allow,
+		DenyUpstream:      policy.deny,
+		Cache:             c,
+		Logger:            log.With("component", "resolver"),
 	})
 	if err != nil {
 		return fmt.Errorf("resolver: %w", err)
 	}
+	defer res.Close()
 	metrics := server.NewMetrics()
 	queryLog := server.NewQueryLog(log.With("component", "querylog"), cfg.Log.Queries)
 	handler, err := server.NewHandler(server.HandlerOptions{
@@ -134,34 +134,50 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return errors.Join(errs...)
 }
 
-// rootHints returns the hints root_hints asks for and, for a lab, the
-// address space the resolver must stay inside.
-func rootHints(cfg *config.Config, lab *zones.Lab) (resolver.Hints, []netip.Prefix, error) {
+// upstreamPolicy is where the resolver may send queries.
+type upstreamPolicy struct{ allow, deny []netip.Prefix }
+
+// rootHints returns the hints root_hints asks for and where the resolver
+// may then send queries: with a lab, loopback only (a lab's glue must never
+// lead elsewhere); with IANA's roots, public addresses only; with a hints
+// file, public addresses and loopback (a lab elsewhere on the machine).
+// upstream.allow_private lifts the last two restrictions.
+func rootHints(cfg *config.Config, lab *zones.Lab) (resolver.Hints, upstreamPolicy, error) {
+	nonPublic := resolver.NonPublic
+	if cfg.AllowPrivateUpstream {
+		nonPublic = nil
+	}
 	switch {
 	case lab != nil:
 		h, err := resolver.ParseHints(strings.NewReader(lab.Hints()), "lab")
-		return h, loopback, err
+		return h, upstreamPolicy{allow: resolver.Loopback}, err
 	case cfg.RootHints.Kind == config.HintsLab:
 		text, err := zones.LabHints(int(cfg.UpstreamPort))
 		if err != nil {
-			return nil, nil, err
+			return nil, upstreamPolicy{}, err
 		}
 		h, err := resolver.ParseHints(strings.NewReader(text), "lab")
-		return h, loopback, err
+		return h, upstreamPolicy{allow: resolver.Loopback}, err
 	case cfg.RootHints.Kind == config.HintsFile:
 		f, err := os.Open(cfg.RootHints.Path)
 		if err != nil {
-			return nil, nil, usageError{fmt.Errorf("root_hints: %w", err)}
+			return nil, upstreamPolicy{}, usageError{fmt.Errorf("root_hints: %w", err)}
 		}
 		h, err := resolver.ParseHints(f, cfg.RootHints.Path)
 		_ = f.Close() // read-only; everything needed was read
 		if err != nil {
-			return nil, nil, usageError{fmt.Errorf("root_hints: %q is not a usable named.root file: %w", cfg.RootHints.Path, err)}
+			return nil, upstreamPolicy{}, usageError{fmt.Errorf("root_hints: %q is not a usable named.root file: %w", cfg.RootHints.Path, err)}
 		}
-		return h, nil, nil
+		var deny []netip.Prefix
+		for _, p := range nonPublic {
+			if !slices.Contains(resolver.Loopback, p) {
+				deny = append(deny, p)
+			}
+		}
+		return h, upstreamPolicy{deny: deny}, nil
 	default:
 		h, err := resolver.IANAHints()
-		return h, nil, err
+		return h, upstreamPolicy{deny: nonPublic}, err
 	}
 }
 

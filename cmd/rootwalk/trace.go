@@ -69,7 +69,8 @@ warm (through its cache) or, with --cold, with an empty cache of its own.`,
 			return runTrace(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, f, q)
 		},
 	}
-	config.RegisterFlags(cmd.Flags(), "root_hints", "upstream_port", "ipv6", "lab.enabled", "admin.token", "log.level", "log.format")
+	config.RegisterFlags(cmd.Flags(), "root_hints", "upstream_port", "ipv6", "qname_minimisation", "upstream.allow_private",
+		"lab.enabled", "admin.token", "log.level", "log.format")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the trace as JSON")
 	cmd.Flags().StringVar(&f.server, "server", "", "trace on the running rootwalk whose admin API is at `ADDR:PORT`")
 	cmd.Flags().BoolVar(&f.cold, "cold", false, "with --server: resolve with an empty cache instead of through the server's")
@@ -134,7 +135,7 @@ func localTrace(ctx context.Context, stderr io.Writer, cfg *config.Config, seed 
 			}
 		}()
 	}
-	hints, allow, err := rootHints(cfg, lab)
+	hints, policy, err := rootHints(cfg, lab)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +147,8 @@ func localTrace(ctx context.Context, stderr io.Writer, cfg *config.Config, seed 
 	if err != nil {
 		return nil, err
 	}
-	opts := resolver.Options{Hints: hints, UpstreamPort: port, IPv6: cfg.IPv6, AllowUpstream: allow,
+	opts := resolver.Options{Hints: hints, UpstreamPort: port, IPv6: cfg.IPv6, QNameMinimisation: cfg.QNameMinimisation,
+		AllowUpstream: policy.allow, DenyUpstream: policy.deny,
 		Cache: c, Logger: log.With("component", "resolver")}
 	if seed != 0 {
 		opts.Rand = rand.NewPCG(seed, seed)
@@ -155,6 +157,7 @@ func localTrace(ctx context.Context, stderr io.Writer, cfg *config.Config, seed 
 	if err != nil {
 		return nil, err
 	}
+	defer res.Close()
 	where := "in this process, with an empty cache, from the IANA root hints"
 	switch {
 	case lab != nil:

@@ -29,7 +29,7 @@ const indentUnit = "   "
 // each glueless server's own resolution nested under the server, CNAME
 // and DNAME restarts back at the left, then the final answer.
 func WriteText(w io.Writer, t *Trace, opts TextOptions) error {
-	p := &printer{w: w, color: opts.Color, base: map[int]int{0: 0}, level: map[int]int{}}
+	p := &printer{w: w, color: opts.Color, base: map[int]int{0: 0}, level: map[int]int{}, name: map[int]string{}}
 	header := fmt.Sprintf(";; rootwalk trace %s %s", t.Name, t.Type)
 	if t.Where != "" {
 		header += ": " + t.Where
@@ -72,6 +72,7 @@ type printer struct {
 	color bool
 	base  map[int]int
 	level map[int]int
+	name  map[int]string // the name each depth's lookup is for
 	err   error
 }
 
@@ -111,6 +112,7 @@ func (p *printer) step(s *Step) {
 	switch s.Kind {
 	case "start":
 		p.level[d] = 0
+		p.name[d] = s.Name + " " + s.Type
 		from := "the root hints"
 		if s.Target == "cache" {
 			from = "a cached delegation"
@@ -143,6 +145,9 @@ func (p *printer) exchange(q, r *Step, tcp bool) {
 	}
 	d := s.Depth
 	ask := fmt.Sprintf("%s  ask %s (%s)", p.paint(ansiBold, zoneName(s.Zone)), s.Server, host(s.Addr))
+	if asked := s.Name + " " + s.Type; asked != p.name[d] {
+		ask += " about " + asked // a minimised query (RFC 9156)
+	}
 	switch {
 	case r == nil:
 		p.stair(d, ask+"  "+p.paint(ansiRed, "no reply"))

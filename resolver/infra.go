@@ -1,0 +1,234 @@
+package resolver
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// The infrastructure cache's settings (compare Unbound's infra cache and
+// BIND's SRTT).
+const (
+	// unknownRTO is the timeout for a server never heard from (Unbound
+	// uses 376 ms).
+	unknownRTO = 400 * time.Millisecond
+	// minRTO and maxRTO bound the timeout learned from a server's RTTs.
+	minRTO = 60 * time.Millisecond
+	maxRTO = 2 * time.Second
+	// downAfter timeouts in a row put a server aside for a while, starting
+	// at downBackoff and doubling up to maxDownBackoff.
+	downAfter      = 3
+	downBackoff    = 2 * time.Second
+	maxDownBackoff = 2 * time.Minute
+	// lameTTL is how long a server stays known as lame for a zone (as
+	// Unbound's infra-lame-ttl).
+	lameTTL = 15 * time.Minute
+	// quirkTTL is how long a server stays known not to echo the question's
+	// case, or not to take EDNS.
+	quirkTTL = 15 * time.Minute
+	// exploreOneIn: one choice in this many skips the fastest server to
+	// measure another, so a server that got faster is noticed.
+	exploreOneIn = 20
+	// maxInfraEntries bounds the number of servers remembered.
+	maxInfraEntries = 10_000
+)
+
+// infra remembers how each server address has behaved: the smoothed RTT
+// and its variation (RFC 6298 section 2), timeouts in a row, the zones for
+// which it was lame, and whether it echoes 0x20 case and takes EDNS. It is
+// safe for concurrent use.
+type infra struct {
+	mu      sync.Mutex
+	servers map[netip.Addr]*serverInfo
+}
+
+type serverInfo struct {
+	srtt, rttvar time.Duration
+	measured     bool
+	timeouts     int       // in a row
+	downUntil    time.Time // set aside after downAfter timeouts in a row
+	lame         map[string]time.Time
+	noCaseUntil  time.Time // does not echo the question's case (0x20)
+	noEDNSUntil  time.Time // answers FORMERR to EDNS
+	used         time.Time
+}
+
+func newInfra() *infra { return &infra{servers: make(map[netip.Addr]*serverInfo)} }
+
+// get returns a's entry, creating it (and making room) if needed. The
+// caller holds mu.
+func (in *infra) get(a netip.Addr, now time.Time) *serverInfo {
+	s, ok := in.servers[a]
+	if !ok {
+		if len(in.servers) >= maxInfraEntries {
+			in.evict()
+		}
+		s = &serverInfo{}
+		in.servers[a] = s
+	}
+	s.used = now
+	return s
+}
+
+// evict drops the least recently used tenth of the entries. The caller
+// holds mu.
+func (in *infra) evict() {
+	type aged struct {
+		a    netip.Addr
+		used time.Time
+	}
+	all := make([]aged, 0, len(in.servers))
+	for a, s := range in.servers {
+		all = append(all, aged{a, s.used})
+	}
+	slices.SortFunc(all, func(x, y aged) int { return x.used.Compare(y.used) })
+	for _, e := range all[:len(all)/10+1] {
+		delete(in.servers, e.a)
+	}
+}
+
+// timeout is how long to wait for a: the learned RTO, doubled for each
+// timeout in a row (RFC 6298 section 5.5).
+func (in *infra) timeout(a netip.Addr, now time.Time) time.Duration {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s := in.get(a, now)
+	rto := unknownRTO
+	if s.measured {
+		rto = min(max(s.srtt+4*s.rttvar, minRTO), maxRTO)
+	}
+	for range min(s.timeouts, 4) {
+		rto *= 2
+	}
+	return min(rto, maxRTO)
+}
+
+// reply records an answer from a after rtt.
+func (in *infra) reply(a netip.Addr, rtt time.Duration, now time.Time) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s := in.get(a, now)
+	if !s.measured {
+		s.srtt, s.rttvar, s.measured = rtt, rtt/2, true
+	} else {
+		diff := s.srtt - rtt
+		if diff < 0 {
+			diff = -diff
+		}
+		s.rttvar = (3*s.rttvar + diff) / 4
+		s.srtt = (7*s.srtt + rtt) / 8
+	}
+	s.timeouts = 0
+	s.downUntil = time.Time{}
+}
+
+// timedOut records that a did not answer within rto. Its smoothed RTT is
+// raised to rto, so that it sorts after servers that answer; after
+// downAfter timeouts in a row it is set aside, for longer each time.
+func (in *infra) timedOut(a netip.Addr, rto time.Duration, now time.Time) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s := in.get(a, now)
+	s.timeouts++
+	if !s.measured || s.srtt < rto {
+		s.srtt, s.rttvar, s.measured = rto, rto/2, true
+	}
+	if s.timeouts >= downAfter {
+		backoff := downBackoff << min(s.timeouts-downAfter, 6)
+		s.downUntil = now.Add(min(backoff, maxDownBackoff))
+	}
+}
+
+// markLame records that a is lame for zone.
+func (in *infra) markLame(a netip.Addr, zone string, now time.Time) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s := in.get(a, now)
+	if s.lame == nil {
+		s.lame = make(map[string]time.Time)
+	}
+	s.lame[zone] = now.Add(lameTTL)
+}
+
+// quirks reports what is known of a's 0x20 and EDNS behaviour.
+func (in *infra) quirks(a netip.Addr, now time.Time) (noCase, noEDNS bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s := in.get(a, now)
+	return now.Before(s.noCaseUntil), now.Before(s.noEDNSUntil)
+}
+
+// markNoCase records that a does not echo the question's case.
+func (in *infra) markNoCase(a netip.Addr, now time.Time) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.get(a, now).noCaseUntil = now.Add(quirkTTL)
+}
+
+// markNoEDNS records that a answers FORMERR to EDNS queries.
+func (in *infra) markNoEDNS(a netip.Addr, now time.Time) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.get(a, now).noEDNSUntil = now.Add(quirkTTL)
+}
+
+// candidate is one address of one server of a zone.
+type candidate struct {
+	server string
+	addr   netip.Addr
+	// avoid is why the candidate goes last: "lame", "down", or "".
+	avoid string
+}
+
+// order sorts the candidates for zone best first: servers neither lame
+// for the zone nor set aside, by smoothed RTT (a server never measured
+// counts as fastest, so that it gets measured; IPv6 after IPv4 at equal
+// RTT, so an IPv4 path is never slowed by untried IPv6); now and then
+// (one in exploreOneIn) another usable server goes first, to be measured
+// again. Avoided candidates come last, in the same order, and are only
+// asked when nothing else is left.
+func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN func(int) int) {
+	in.mu.Lock()
+	srtt := make(map[netip.Addr]time.Duration, len(cands))
+	for i := range cands {
+		c := &cands[i]
+		s := in.get(c.addr, now)
+		switch {
+		case now.Before(s.lame[zone]):
+			c.avoid = "lame"
+		case now.Before(s.downUntil):
+			c.avoid = "down"
+		}
+		if s.measured {
+			srtt[c.addr] = s.srtt
+		}
+	}
+	in.mu.Unlock()
+	slices.SortStableFunc(cands, func(x, y candidate) int {
+		if (x.avoid == "") != (y.avoid == "") {
+			if x.avoid == "" {
+				return -1
+			}
+			return 1
+		}
+		if d := srtt[x.addr] - srtt[y.addr]; d != 0 {
+			return int(d)
+		}
+		if x.addr.Is4() != y.addr.Is4() {
+			if x.addr.Is4() {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	usable := 0
+	for usable < len(cands) && cands[usable].avoid == "" {
+		usable++
+	}
+	if usable > 1 && randIntN(exploreOneIn) == 0 {
+		i := 1 + randIntN(usable-1)
+		cands[0], cands[i] = cands[i], cands[0]
+	}
+}
