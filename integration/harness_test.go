@@ -58,8 +58,9 @@ func startLab(t *testing.T, port int) *zones.Lab {
 	return lab
 }
 
-// startStack starts rootwalk in-process against lab.
-func startStack(t *testing.T, lab *zones.Lab) *stack {
+// startStack starts rootwalk in-process against lab, configured as
+// `rootwalk serve --lab` is unless opts change it.
+func startStack(t *testing.T, lab *zones.Lab, opts ...func(*resolver.Options)) *stack {
 	t.Helper()
 	s := &stack{lab: lab, clock: dnstest.NewClock(time.Now())}
 	hints, err := resolver.ParseHints(strings.NewReader(lab.Hints()), "lab")
@@ -69,10 +70,14 @@ func startStack(t *testing.T, lab *zones.Lab) *stack {
 	if s.cache, err = cache.New(cache.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	s.resolver, err = resolver.New(resolver.Options{
-		Hints: hints, UpstreamPort: uint16(lab.Port()), IPv6: true, AllowUpstream: loopbackNets,
+	o := resolver.Options{
+		Hints: hints, UpstreamPort: uint16(lab.Port()), IPv6: true, QNameMinimisation: true, AllowUpstream: resolver.Loopback,
 		Cache: s.cache, Clock: s.clock, Logger: testLogger(t),
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	s.resolver, err = resolver.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,6 @@ const unboundConf = `server:
 	logfile: ""
 	use-syslog: no
 	module-config: "iterator"
-	qname-minimisation: no
 	access-control: 127.0.0.0/8 allow
 	num-threads: 1
 	# Unbound answers 127.in-addr.arpa. itself (RFC 6303); the lab serves
@@ -96,4 +95,65 @@ func TestUnboundAgrees(t *testing.T) {
 		})
 	}
 	t.Logf("lab on port %s: %d queries", strconv.Itoa(lab.Port()), lab.Queries())
+}
+
+// TestUpstreamQueriesPerColdResolution resolves the lab's whole name set
+// once with a fresh Unbound and once with a fresh rootwalk, on the same
+// lab, and counts the queries each sent to the lab's servers (after
+// stopping it, so that background fetches are counted too). rootwalk must
+// not need more.
+func TestUpstreamQueriesPerColdResolution(t *testing.T) {
+	unbound := mustHave(t, "unbound")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the lab needs port 53, which needs root")
+		}
+		t.Skip("the lab needs port 53, which needs root")
+	}
+	lab := startLab(t, 53)
+	var cases []labCase
+	for _, c := range labCases {
+		if c.notUnbound == "" {
+			cases = append(cases, c)
+		}
+	}
+
+	dir := t.TempDir()
+	hints := filepath.Join(dir, "lab.root")
+	if err := os.WriteFile(hints, []byte(lab.Hints()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ubAddr := freeAddr(t)
+	conf := filepath.Join(dir, "unbound.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(unboundConf, ubAddr.Port(), hints, dir, filepath.Join(dir, "unbound.pid"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := lab.Queries()
+	ub := startProcess(t, true, unbound, "-d", "-c", conf)
+	ub.waitFor(t, "start of service", 30*time.Second)
+	for _, c := range cases {
+		askFull(t, ubAddr, c.qname, c.qtype)
+	}
+	if err := ub.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if !ub.exited(15 * time.Second) {
+		t.Fatal("unbound did not stop")
+	}
+	unboundQueries := lab.Queries() - before
+
+	before = lab.Queries()
+	rw := startStack(t, lab)
+	for _, c := range cases {
+		askFull(t, rw.addr, c.qname, c.qtype)
+	}
+	rw.resolver.Close()
+	rootwalkQueries := lab.Queries() - before
+
+	t.Logf("cold resolution of %d lab names: rootwalk %d upstream queries (%.2f per name), unbound %d (%.2f per name)",
+		len(cases), rootwalkQueries, float64(rootwalkQueries)/float64(len(cases)),
+		unboundQueries, float64(unboundQueries)/float64(len(cases)))
+	if rootwalkQueries > unboundQueries {
+		t.Errorf("rootwalk sent %d upstream queries, more than unbound's %d", rootwalkQueries, unboundQueries)
+	}
 }

@@ -186,3 +186,32 @@ func TestHints(t *testing.T) {
 		t.Errorf("ParseHints with one addressless server: %v, %v; want the one with an address", h, err)
 	}
 }
+
+func TestNetExchangerIgnoresRepliesFromOtherAddresses(t *testing.T) {
+	forger, err := net.ListenPacket("udp", "127.0.0.99:0")
+	if err != nil {
+		t.Skipf("cannot bind 127.0.0.99: %v", err)
+	}
+	defer forger.Close()
+	addr := startServer(t, func(w dns.ResponseWriter, req *dns.Msg) {
+		// A forged reply, right ID and question, from another address,
+		// arrives first; then the real one.
+		forged := new(dns.Msg)
+		forged.SetReply(req)
+		forged.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: req.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 6, 6, 6)}}
+		if b, err := forged.Pack(); err == nil {
+			_, _ = forger.WriteTo(b, w.RemoteAddr()) // best effort: the test checks what the client took
+		}
+		genuine := new(dns.Msg)
+		genuine.SetReply(req)
+		genuine.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: req.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.IPv4(127, 0, 0, 7)}}
+		_ = w.WriteMsg(genuine)
+	})
+	resp, err := NetExchanger{}.Exchange(t.Context(), query("www.test.", dns.TypeA), addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Msg.Answer[0].(*dns.A).A.String(); got != "127.0.0.7" {
+		t.Errorf("took the answer %s, want the real server's 127.0.0.7, not the forger's", got)
+	}
+}

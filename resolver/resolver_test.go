@@ -405,3 +405,23 @@ func TestDenyUpstream(t *testing.T) {
 		}
 	}
 }
+
+func TestGluelessLookupsAreBounded(t *testing.T) {
+	// nxns.test. is delegated to 20 glueless servers under other., none
+	// of which exist: at most maxNSAddressLookups are looked up.
+	tree := testTree(t)
+	var ns []string
+	for i := range 20 {
+		ns = append(ns, fmt.Sprintf("nxns.test. 60 IN NS ns%02d.host.other.", i))
+	}
+	tree["127.0.0.2"]["nxns.test."] = referralTo(t, ns)
+	tree["127.0.0.5"]["host.other."] = negative(t, dns.RcodeNameError, "other. 3600 IN SOA ns.other. host.other. 1 7200 3600 1209600 300")
+	fake := newFakeNet(tree)
+	r := newTestResolver(t, fake, newMapCache())
+	if _, err := r.Resolve(t.Context(), dns.Question{Name: "www.nxns.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}); !errors.Is(err, ErrNoReachableAuthority) {
+		t.Errorf("error %v, want no reachable authority", err)
+	}
+	if n := countTo(fake.queries(), "127.0.0.5"); n > maxNSAddressLookups {
+		t.Errorf("%d lookups of glueless servers, want at most %d", n, maxNSAddressLookups)
+	}
+}

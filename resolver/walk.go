@@ -274,11 +274,17 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 	shuffle(w.r, glueless)
 	for i, ns := range glueless {
 		if i == maxNSAddressLookups {
+			// The NXNS bound: a referral to many glueless servers must not
+			// make the resolver send many queries for it.
 			if w.tracing() {
-				w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: dp.zone, Target: ns.Name,
-					Err: fmt.Errorf("%w: already resolved %d glueless servers of %s", ErrBudgetExceeded, maxNSAddressLookups, dp.zone)})
+				rest := make([]string, 0, len(glueless)-i)
+				for _, r := range glueless[i:] {
+					rest = append(rest, r.Name)
+				}
+				w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: dp.zone, Target: strings.Join(rest, ", "),
+					Err: fmt.Errorf("%w: %d glueless servers of %s already looked up", ErrBudgetExceeded, maxNSAddressLookups, dp.zone)})
 			}
-			continue
+			break
 		}
 		addrs, err := w.addresses(ctx, ns.Name)
 		if err != nil {

@@ -260,6 +260,17 @@ func (l *Lab) Queries() uint64 {
 	return n
 }
 
+// QueriesTo returns how many queries the lab server at addr has received
+// so far (0 for an address the lab does not serve).
+func (l *Lab) QueriesTo(addr netip.Addr) uint64 {
+	for _, s := range l.servers {
+		if s.Addr().Addr() == addr {
+			return s.Queries()
+		}
+	}
+	return 0
+}
+
 // Servers describes the lab's servers, sorted by address.
 func (l *Lab) Servers() []LabServer {
 	out := make([]LabServer, 0, len(l.servers))
