@@ -29,6 +29,9 @@ const (
 	keyLogQueries   = "log.queries"
 	keyAllowPrivate = "upstream.allow_private"
 	keyQNameMin     = "qname_minimisation"
+	keyForwardZones = "forward_zones"
+	keyStubZones    = "stub_zones"
+	keyLocalZones   = "local_zones"
 )
 
 // envPrefix starts the environment variable of every setting (DESIGN.md,
@@ -96,6 +99,21 @@ var settings = []setting{
 		key:   keyQNameMin,
 		def:   true,
 		usage: "send each zone only one label more than it is known to hold (RFC 9156, relaxed mode)",
+	},
+	{
+		key:   keyForwardZones,
+		def:   []string{},
+		usage: "send queries for names under a zone to recursive resolvers: `ZONE=ADDR[:PORT][+ADDR[:PORT]...]`, repeatable",
+	},
+	{
+		key:   keyStubZones,
+		def:   []string{},
+		usage: "walk names under a zone from its authoritative servers: `ZONE=ADDR[:PORT][+ADDR[:PORT]...]`, repeatable",
+	},
+	{
+		key:   keyLocalZones,
+		def:   "",
+		usage: "answer the zones of the master files (`DIR`/<zone>.zone) in this folder locally; empty: none",
 	},
 	{
 		key:   keyLabEnabled,

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -87,6 +88,9 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "ipv6", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_IPV6"},
 		{flag: "upstream-allow-private", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_UPSTREAM_ALLOW_PRIVATE"},
 		{flag: "qname-minimisation", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_QNAME_MINIMISATION"},
+		{flag: "forward-zones", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_FORWARD_ZONES"},
+		{flag: "stub-zones", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_STUB_ZONES"},
+		{flag: "local-zones", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_LOCAL_ZONES"},
 		{flag: "lab", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LAB_ENABLED"},
 		{flag: "lab-port", wantDefault: "10053", wantType: "int", wantInUsage: "ROOTWALK_LAB_PORT"},
 		{flag: "admin-listen", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_LISTEN"},
@@ -234,5 +238,37 @@ func TestLogQueries(t *testing.T) {
 	}
 	if _, err := Load(nil, []string{"ROOTWALK_LOG_QUERIES=sometimes"}); err == nil || !strings.Contains(err.Error(), "log.queries") {
 		t.Errorf("bad value: %v", err)
+	}
+}
+
+func TestZoneSettings(t *testing.T) {
+	dir := t.TempDir()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	if err := fs.Parse([]string{"--forward-zones", "Corp.Example=10.0.0.53+[fd00::53]:5353", "--stub-zones", "lab.internal=127.0.0.1:5300", "--local-zones", dir}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(fs, []string{"ROOTWALK_STUB_ZONES=a.example=127.0.0.2,b.example=127.0.0.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.ForwardZones) != 1 || cfg.ForwardZones[0].Zone != "corp.example." ||
+		fmt.Sprint(cfg.ForwardZones[0].Servers) != "[10.0.0.53:53 [fd00::53]:5353]" {
+		t.Errorf("forward zones %+v", cfg.ForwardZones)
+	}
+	if len(cfg.StubZones) != 1 || cfg.StubZones[0].Servers[0].String() != "127.0.0.1:5300" {
+		t.Errorf("stub zones %+v (the flag wins over the environment)", cfg.StubZones)
+	}
+	if cfg.LocalZones != dir {
+		t.Errorf("local zones %q", cfg.LocalZones)
+	}
+	if cfg, err := Load(nil, []string{"ROOTWALK_STUB_ZONES=a.example=127.0.0.2,b.example=127.0.0.3:5353"}); err != nil || len(cfg.StubZones) != 2 {
+		t.Errorf("two stub zones from the environment: %+v, %v", cfg, err)
+	}
+	for _, bad := range []string{"ROOTWALK_FORWARD_ZONES=corp.example", "ROOTWALK_FORWARD_ZONES=corp.example=", "ROOTWALK_FORWARD_ZONES=corp.example=nowhere",
+		"ROOTWALK_FORWARD_ZONES==10.0.0.1", "ROOTWALK_LOCAL_ZONES=/no/such/folder"} {
+		if _, err := Load(nil, []string{bad}); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
 	}
 }

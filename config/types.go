@@ -27,6 +27,13 @@ type Config struct {
 	AllowPrivateUpstream bool
 	// QNameMinimisation sends each zone only the labels it needs (RFC 9156).
 	QNameMinimisation bool
+	// ForwardZones are asked of recursive resolvers instead of walked.
+	ForwardZones []ZoneServers
+	// StubZones are walked from their configured authoritative servers.
+	StubZones []ZoneServers
+	// LocalZones is a folder of <zone>.zone files answered locally; empty
+	// for none.
+	LocalZones string
 	// Lab configures the embedded lab.
 	Lab Lab
 	// Admin configures the HTTP admin API.
@@ -133,4 +140,12 @@ type Log struct {
 	Format LogFormat
 	// Queries turns on the query log: a line per answered query.
 	Queries bool
+}
+
+// ZoneServers is one forward_zones or stub_zones entry.
+type ZoneServers struct {
+	// Zone is the zone's name, lower-case and fully qualified.
+	Zone string
+	// Servers are the addresses to ask, with their ports.
+	Servers []netip.AddrPort
 }

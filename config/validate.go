@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+
+	"github.com/miekg/dns"
 )
 
 // What each setting accepts, as the "want" of its errors.
@@ -24,6 +26,8 @@ const (
 	wantCacheMemory = "a size of at least 1MiB: bytes, or a number with B, KB, MB, GB (powers of 1000) " +
 		"or KiB, MiB, GiB (powers of 1024), such as 128MiB"
 	wantPrefix    = "CIDR prefixes such as 192.168.0.0/16 or fe80::/10, or IP addresses, as a list"
+	wantZone      = "ZONE=ADDR[:PORT][+ADDR[:PORT]...] entries such as corp.example=10.0.0.53+[fd00::53]:5353, as a list"
+	wantFolder    = "a folder of <zone>.zone master files, or empty"
 	wantLogLevel  = "debug, info, warn or error"
 	wantLogFormat = "text or json"
 )
@@ -44,6 +48,9 @@ type rawConfig struct {
 	Log          rawLog      `mapstructure:"log"`
 	Upstream     rawUpstream `mapstructure:"upstream"`
 	QNameMin     any         `mapstructure:"qname_minimisation"`
+	ForwardZones any         `mapstructure:"forward_zones"`
+	StubZones    any         `mapstructure:"stub_zones"`
+	LocalZones   any         `mapstructure:"local_zones"`
 }
 
 type rawUpstream struct {
@@ -102,6 +109,9 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.IPv6 = b.bool(keyIPv6, raw.IPv6)
 	cfg.AllowPrivateUpstream = b.bool(keyAllowPrivate, raw.Upstream.AllowPrivate)
 	cfg.QNameMinimisation = b.bool(keyQNameMin, raw.QNameMin)
+	cfg.ForwardZones = b.zoneServers(keyForwardZones, raw.ForwardZones)
+	cfg.StubZones = b.zoneServers(keyStubZones, raw.StubZones)
+	cfg.LocalZones = b.folder(keyLocalZones, raw.LocalZones)
 	cfg.Lab.Enabled = b.bool(keyLabEnabled, raw.Lab.Enabled)
 	labPort, labPortOK := b.port(keyLabPort, raw.Lab.Port)
 	cfg.Lab.Port = labPort
@@ -347,4 +357,74 @@ func (b *builder) logFormat(raw any) LogFormat {
 	}
 	b.fail(keyLogFormat, s, wantLogFormat)
 	return LogText
+}
+
+// zoneServers reads forward_zones or stub_zones: ZONE=ADDR[:PORT][+...]
+// entries, each address on port 53 unless it says otherwise.
+func (b *builder) zoneServers(key string, raw any) []ZoneServers {
+	v := b.value(key, raw)
+	items, ok := listItems(v)
+	if !ok {
+		b.fail(key, v, wantZone)
+		return nil
+	}
+	var out []ZoneServers
+	for _, item := range items {
+		s, ok := scalar(item)
+		if !ok {
+			b.fail(key, item, wantZone)
+			continue
+		}
+		z, ok := parseZoneServers(s)
+		if !ok {
+			b.fail(key, s, wantZone)
+			continue
+		}
+		out = append(out, z)
+	}
+	return out
+}
+
+// parseZoneServers reads one ZONE=ADDR[:PORT][+ADDR[:PORT]...] entry.
+func parseZoneServers(s string) (ZoneServers, bool) {
+	zone, addrs, ok := strings.Cut(strings.TrimSpace(s), "=")
+	zone = strings.TrimSpace(zone)
+	if !ok || zone == "" || addrs == "" {
+		return ZoneServers{}, false
+	}
+	if _, ok := dns.IsDomainName(zone); !ok {
+		return ZoneServers{}, false
+	}
+	z := ZoneServers{Zone: dns.Fqdn(strings.ToLower(zone))}
+	for _, a := range strings.Split(addrs, "+") {
+		a = strings.TrimSpace(a)
+		if ap, ok := parseAddrPort(a); ok {
+			z.Servers = append(z.Servers, ap)
+			continue
+		}
+		ip, err := netip.ParseAddr(strings.Trim(a, "[]"))
+		if err != nil {
+			return ZoneServers{}, false
+		}
+		z.Servers = append(z.Servers, netip.AddrPortFrom(ip, 53))
+	}
+	return z, true
+}
+
+// folder reads a setting naming a folder that must exist, or empty.
+func (b *builder) folder(key string, raw any) string {
+	s := strings.TrimSpace(b.str(key, raw))
+	if s == "" {
+		return ""
+	}
+	info, err := os.Stat(s)
+	switch {
+	case err != nil:
+		b.fail(key, s, wantFolder+" ("+pathCause(err).Error()+")")
+		return ""
+	case !info.IsDir():
+		b.fail(key, s, wantFolder+" (is not a folder)")
+		return ""
+	}
+	return s
 }

@@ -10,13 +10,14 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// newQuery builds the query sent upstream for q: a fresh random ID, no
-// recursion desired (we do the recursion), and EDNS0 with our buffer size.
-func (r *Resolver) newQuery(q dns.Question, edns bool) *dns.Msg {
+// newQuery builds the query sent upstream for q: a fresh random ID,
+// recursion desired only of a forwarder (otherwise we do the recursion),
+// and EDNS0 with our buffer size.
+func (r *Resolver) newQuery(q dns.Question, edns, recursive bool) *dns.Msg {
 	m := new(dns.Msg)
 	m.Id = r.newID()
 	m.Opcode = dns.OpcodeQuery
-	m.RecursionDesired = false
+	m.RecursionDesired = recursive
 	m.Question = []dns.Question{q}
 	if edns {
 		m.SetEdns0(ednsBufferSize, false)
@@ -31,34 +32,35 @@ func (r *Resolver) newQuery(q dns.Question, edns bool) *dns.Msg {
 // harder to guess; a server found not to echo case is asked again in plain
 // case and remembered. A server that rejects EDNS with FORMERR or NOTIMP
 // is asked again without it (RFC 6891 section 7) and remembered too.
-func (w *walk) ask(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question) (outcome, *dns.Msg, error) {
+func (w *walk) ask(ctx context.Context, zone, server string, to netip.AddrPort, q dns.Question) (outcome, *dns.Msg, error) {
+	addr := to.Addr()
 	noCase, noEDNS := w.r.infra.quirks(addr, w.r.clock.Now())
 	noEDNS = noEDNS || w.plain
 	sent := q
 	if !noCase {
 		sent.Name = w.r.randomCase(q.Name)
 	}
-	resp, err := w.exchange(ctx, zone, server, addr, q, sent.Name, !noEDNS)
+	resp, err := w.exchange(ctx, zone, server, to, q, sent.Name, !noEDNS)
 	if err == nil && !noCase && len(resp.Msg.Question) == 1 && resp.Msg.Question[0].Name != sent.Name {
 		w.r.infra.markNoCase(addr, w.r.clock.Now())
 		if w.tracing() {
 			w.emit(ctx, Event{Kind: EventError, Question: q, Zone: zone, Server: server,
-				Addr: netip.AddrPortFrom(addr, w.r.port), Err: errCaseNotEchoed})
+				Addr: to, Err: errCaseNotEchoed})
 		}
-		resp, err = w.exchange(ctx, zone, server, addr, q, q.Name, !noEDNS)
+		resp, err = w.exchange(ctx, zone, server, to, q, q.Name, !noEDNS)
 	}
 	if err == nil && !noEDNS && resp.Msg.IsEdns0() == nil &&
 		(resp.Msg.Rcode == dns.RcodeFormatError || resp.Msg.Rcode == dns.RcodeNotImplemented) {
 		w.r.infra.markNoEDNS(addr, w.r.clock.Now())
-		resp, err = w.exchange(ctx, zone, server, addr, q, q.Name, false)
+		resp, err = w.exchange(ctx, zone, server, to, q, q.Name, false)
 	}
 	if err != nil {
 		return outcome{}, nil, err
 	}
-	out := classify(resp.Msg, q, zone)
+	out := w.classify(resp.Msg, q, zone)
 	if w.tracing() {
 		e := Event{Kind: EventReply, Question: q, Zone: zone, Server: server,
-			Addr: netip.AddrPortFrom(addr, w.r.port), RTT: resp.RTT, TCP: resp.TCP,
+			Addr: to, RTT: resp.RTT, TCP: resp.TCP,
 			Outcome: out.kind.String(), Reply: resp.Msg}
 		if out.next != nil {
 			e.Target = out.next.zone
@@ -68,29 +70,48 @@ func (w *walk) ask(ctx context.Context, zone, server string, addr netip.Addr, q 
 	return out, resp.Msg, nil
 }
 
+// classify is classify, with a forwarder's replies read as a recursive
+// resolver's: it speaks for every zone, and its NODATA need not carry an
+// SOA; a referral from it is a failure.
+func (w *walk) classify(reply *dns.Msg, q dns.Question, zone string) outcome {
+	if !w.recursive {
+		return classify(reply, q, zone)
+	}
+	out := classify(reply, q, ".")
+	switch {
+	case out.kind == kindReferral:
+		return outcome{kind: kindFailure, why: "a forwarder answered with a referral"}
+	case out.kind == kindLame && reply.Rcode == dns.RcodeSuccess && reply.RecursionAvailable:
+		m := &dns.Msg{}
+		m.Rcode = dns.RcodeSuccess
+		return outcome{kind: kindNODATA, msg: m}
+	}
+	return out
+}
+
 // askShared is ask, with identical queries in flight to the same server
 // (from other clients' walks, or their glueless sub-resolutions) sharing
 // one exchange. The shared exchange runs on its own deadline, so a walk
 // that gives up cannot cancel it for the others; each walk waits on its
 // own ctx and counts the query against its own budget. A traced walk, or
 // one with a cache of its own, asks by itself so that it sees every step.
-func (w *walk) askShared(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question) (outcome, error) {
+func (w *walk) askShared(ctx context.Context, zone, server string, to netip.AddrPort, q dns.Question) (outcome, error) {
 	if w.tracing() || w.privateCache {
-		out, _, err := w.ask(ctx, zone, server, addr, q)
+		out, _, err := w.ask(ctx, zone, server, to, q)
 		return out, err
 	}
 	if w.sent >= maxUpstreamQueries {
 		return outcome{}, errOutOfQueries
 	}
 	w.sent++
-	key := fmt.Sprintf("%s|%s|%s|%d|%d|%t", addr, zone, canonical(q.Name), q.Qtype, q.Qclass, w.plain)
+	key := fmt.Sprintf("%s|%s|%s|%d|%d|%t|%t", to, zone, canonical(q.Name), q.Qtype, q.Qclass, w.plain, w.recursive)
 	ch := make(chan singleflight.Result, 1)
 	started := w.r.spawn(func(base context.Context) {
 		v, err, shared := w.r.asks.Do(key, func() (any, error) {
 			ctx, cancel := context.WithTimeout(base, 2*maxRTO)
 			defer cancel()
-			one := &walk{r: w.r, cache: w.cache, plain: w.plain} // a walk of one question, for budget and quirks
-			out, _, err := one.ask(ctx, zone, server, addr, q)
+			one := &walk{r: w.r, cache: w.cache, plain: w.plain, recursive: w.recursive} // a walk of one question, for budget and quirks
+			out, _, err := one.ask(ctx, zone, server, to, q)
 			return out, err
 		})
 		ch <- singleflight.Result{Val: v, Err: err, Shared: shared}
@@ -120,12 +141,12 @@ var errCaseNotEchoed = fmt.Errorf("%w: question not echoed in the case it was se
 // spending one unit of the walk's budget, with the timeout learned for
 // the server, and tells the infrastructure cache how it went. Events name
 // q as the walk knows it.
-func (w *walk) exchange(ctx context.Context, zone, server string, addr netip.Addr, q dns.Question, wireName string, edns bool) (Response, error) {
+func (w *walk) exchange(ctx context.Context, zone, server string, to netip.AddrPort, q dns.Question, wireName string, edns bool) (Response, error) {
+	addr := to.Addr()
 	if w.sent >= maxUpstreamQueries {
 		return Response{}, errOutOfQueries
 	}
 	w.sent++
-	to := netip.AddrPortFrom(addr, w.r.port)
 	if w.tracing() {
 		w.emit(ctx, Event{Kind: EventQuery, Question: q, Zone: zone, Server: server, Addr: to})
 	}
@@ -133,7 +154,7 @@ func (w *walk) exchange(ctx context.Context, zone, server string, addr netip.Add
 	rto := w.r.infra.timeout(addr, w.r.clock.Now())
 	wire := q
 	wire.Name = wireName
-	resp, err := w.r.exch.Exchange(ctx, w.r.newQuery(wire, edns), to, rto)
+	resp, err := w.r.exch.Exchange(ctx, w.r.newQuery(wire, edns, w.recursive), to, rto)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -216,14 +237,14 @@ func (w *walk) prime(ctx context.Context) error {
 	var cands []candidate
 	for _, ns := range w.r.hints {
 		for _, a := range w.r.usable(ns.Addrs) {
-			cands = append(cands, candidate{server: ns.Name, addr: a})
+			cands = append(cands, candidate{server: ns.Name, to: netip.AddrPortFrom(a, w.r.portOf(ns))})
 		}
 	}
 	shuffle(w.r, cands)
 	w.r.infra.order(cands, ".", w.r.clock.Now(), w.r.randIntN)
 	var failures []error
 	for _, c := range cands {
-		out, reply, err := w.ask(ctx, ".", c.server, c.addr, q)
+		out, reply, err := w.ask(ctx, ".", c.server, c.to, q)
 		if err != nil {
 			if stop(ctx, err) {
 				return err
@@ -232,7 +253,7 @@ func (w *walk) prime(ctx context.Context) error {
 			continue
 		}
 		if out.kind != kindAnswer || !reply.Authoritative {
-			failures = append(failures, fmt.Errorf("%s (%s): %s reply to priming query", c.server, c.addr, out.kind))
+			failures = append(failures, fmt.Errorf("%s (%s): %s reply to priming query", c.server, c.to, out.kind))
 			continue
 		}
 		var glue []dns.RR
@@ -243,7 +264,7 @@ func (w *walk) prime(ctx context.Context) error {
 		}
 		root := newDelegation(".", out.msg.Answer, glue)
 		if len(root.glue) == 0 {
-			failures = append(failures, fmt.Errorf("%s (%s): priming reply without addresses", c.server, c.addr))
+			failures = append(failures, fmt.Errorf("%s (%s): priming reply without addresses", c.server, c.to))
 			continue
 		}
 		now := w.r.clock.Now()

@@ -14,6 +14,9 @@ type delegation struct {
 	// ns and glue are the records the delegation was built from, kept
 	// for the cache; both are nil for the hints.
 	ns, glue []dns.RR
+	// configured: a forward or stub zone's servers, which the upstream
+	// address policy does not filter.
+	configured bool
 }
 
 // hintsDelegation is the root as the hints describe it.

@@ -21,6 +21,7 @@ var ianaNamedRoot string
 type NameServer struct {
 	Name  string
 	Addrs []netip.Addr
+	Port  uint16 // 0: the resolver's upstream port; set for stub and forward servers
 }
 
 // Hints are the root servers a walk starts from when nothing is cached.

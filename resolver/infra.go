@@ -176,7 +176,7 @@ func (in *infra) markNoEDNS(a netip.Addr, now time.Time) {
 // candidate is one address of one server of a zone.
 type candidate struct {
 	server string
-	addr   netip.Addr
+	to     netip.AddrPort
 	// avoid is why the candidate goes last: "lame", "down", or "".
 	avoid string
 }
@@ -193,7 +193,7 @@ func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN f
 	srtt := make(map[netip.Addr]time.Duration, len(cands))
 	for i := range cands {
 		c := &cands[i]
-		s := in.get(c.addr, now)
+		s := in.get(c.to.Addr(), now)
 		switch {
 		case now.Before(s.lame[zone]):
 			c.avoid = "lame"
@@ -201,7 +201,7 @@ func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN f
 			c.avoid = "down"
 		}
 		if s.measured {
-			srtt[c.addr] = s.srtt
+			srtt[c.to.Addr()] = s.srtt
 		}
 	}
 	in.mu.Unlock()
@@ -212,11 +212,11 @@ func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN f
 			}
 			return 1
 		}
-		if d := srtt[x.addr] - srtt[y.addr]; d != 0 {
+		if d := srtt[x.to.Addr()] - srtt[y.to.Addr()]; d != 0 {
 			return int(d)
 		}
-		if x.addr.Is4() != y.addr.Is4() {
-			if x.addr.Is4() {
+		if x.to.Addr().Is4() != y.to.Addr().Is4() {
+			if x.to.Addr().Is4() {
 				return -1
 			}
 			return 1

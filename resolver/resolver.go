@@ -62,6 +62,15 @@ type Options struct {
 	// the public internet, NonPublic.
 	DenyUpstream []netip.Prefix
 
+	// Local zones are answered first and never asked upstream.
+	Local LocalZones
+	// Forward zones: names under a Zone are asked of its Servers, which
+	// are recursive resolvers, instead of walked to.
+	Forward []ZoneServers
+	// Stub zones: names under a Zone are walked to starting at its
+	// Servers, authoritative for it, instead of from the root.
+	Stub []ZoneServers
+
 	Timeout   time.Duration // bound on one resolution; 0: DefaultTimeout
 	Exchanger Exchanger     // nil: NetExchanger{}
 	Cache     Cache         // nil: nothing is cached
@@ -108,6 +117,9 @@ type Resolver struct {
 	timeout time.Duration
 	exch    Exchanger
 	cache   optionalCache
+	local   LocalZones
+	forward map[string]*delegation
+	stub    map[string]*delegation
 	clock   Clock
 	log     *slog.Logger
 
@@ -163,6 +175,14 @@ func New(opts Options) (*Resolver, error) {
 	}
 	if r.timeout <= 0 {
 		r.timeout = DefaultTimeout
+	}
+	r.local = opts.Local
+	var err error
+	if r.forward, err = configuredZones(opts.Forward, "forward"); err != nil {
+		return nil, fmt.Errorf("new resolver: %w", err)
+	}
+	if r.stub, err = configuredZones(opts.Stub, "stub"); err != nil {
+		return nil, fmt.Errorf("new resolver: %w", err)
 	}
 	if r.exch == nil {
 		r.exch = NetExchanger{}
@@ -326,6 +346,14 @@ func (r *Resolver) newID() uint16 {
 	r.randMu.Lock()
 	defer r.randMu.Unlock()
 	return uint16(r.rand.Uint32())
+}
+
+// portOf is the port ns is asked on.
+func (r *Resolver) portOf(ns NameServer) uint16 {
+	if ns.Port != 0 {
+		return ns.Port
+	}
+	return r.port
 }
 
 // randIntN returns a random int in [0, n).

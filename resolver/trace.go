@@ -17,7 +17,8 @@ const (
 	// EventCacheHit: the answer to Question came from the cache.
 	EventCacheHit EventKind = iota + 1
 	// EventStart: the lookup of Question starts at Zone, whose servers
-	// came from the cache or, for the root, from the hints (Target says which).
+	// came from the cache, the hints, a stub zone or a forward zone (Target
+	// says which: cache, hints, stub, forward).
 	EventStart
 	// EventQuery: Question is about to be sent to Server at Addr.
 	EventQuery
@@ -36,6 +37,8 @@ const (
 	// EventSkip: Server (Target) of Zone is not asked; Err says why (no
 	// usable address, or the budget for glueless lookups is spent).
 	EventSkip
+	// EventLocal: Question is in Zone, a local zone, and answered from it.
+	EventLocal
 )
 
 var eventNames = [...]string{
@@ -48,6 +51,7 @@ var eventNames = [...]string{
 	EventSubResolve: "sub-resolve",
 	EventTCPRetry:   "tcp-retry",
 	EventSkip:       "skip",
+	EventLocal:      "local",
 }
 
 // String returns a short lower-case name for the kind.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -26,6 +27,8 @@ type walk struct {
 	// plain: ask without EDNS, the servers of a zone having all been
 	// silent to EDNS queries.
 	plain bool
+	// recursive: the servers asked are forwarders (recursion desired).
+	recursive bool
 	// unreachable remembers name servers whose address could not be
 	// found in this walk, so that a tangle of glueless delegations is
 	// explored once, not once per path into it.
@@ -147,6 +150,14 @@ func chainEnd(reply *dns.Msg, q dns.Question) (string, bool) {
 // With QNAME minimisation on, each zone is first asked about only one
 // label more than it is known to hold (see qmin.go).
 func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
+	if w.r.local != nil {
+		if m, zone, ok := w.r.local.Answer(q); ok {
+			if w.tracing() {
+				w.emit(ctx, Event{Kind: EventLocal, Question: q, Zone: zone, Reply: m})
+			}
+			return m, nil
+		}
+	}
 	if m, ok := w.cache.lookupAnswer(q, w.r.clock.Now()); ok {
 		if w.tracing() {
 			w.emit(ctx, Event{Kind: EventCacheHit, Question: q, Reply: m})
@@ -159,11 +170,14 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 		}
 		return m, nil
 	}
+	if fz := zoneFor(w.r.forward, q.Name); fz != nil {
+		return w.forward(ctx, fz, q)
+	}
 	dp, source := w.startDelegation(ctx, q)
 	if w.tracing() {
 		w.emit(ctx, Event{Kind: EventStart, Question: q, Zone: dp.zone, Target: source})
 	}
-	qm := newMinimiser(q, dp.zone, w.r.qmin)
+	qm := newMinimiser(q, dp.zone, w.r.qmin && !dp.configured)
 	referrals := 0
 	for range maxReferralDepth + maxMinimiseCount + 1 {
 		ask, minimised := qm.next()
@@ -210,6 +224,9 @@ func (w *walk) startDelegation(ctx context.Context, q dns.Question) (*delegation
 	}
 	now := w.r.clock.Now()
 	for {
+		if d, ok := w.r.stub[name]; ok {
+			return d, "stub"
+		}
 		if m, ok := w.cache.lookupDelegation(name, now); ok {
 			if d := delegationFromMsg(name, m); len(d.servers) > 0 {
 				return d, "cache"
@@ -245,14 +262,17 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 		cands    []candidate
 	)
 	for _, ns := range dp.servers {
-		addrs := w.r.usable(ns.Addrs)
+		addrs := ns.Addrs
+		if !dp.configured {
+			addrs = w.r.usable(ns.Addrs)
+		}
 		if len(addrs) == 0 {
 			// Glueless, or the glue holds only addresses we may not use.
 			glueless = append(glueless, ns)
 			continue
 		}
 		for _, a := range addrs {
-			cands = append(cands, candidate{server: ns.Name, addr: a})
+			cands = append(cands, candidate{server: ns.Name, to: netip.AddrPortFrom(a, w.r.portOf(ns))})
 		}
 	}
 	out, ok, timedOut, err := w.tryServers(ctx, dp.zone, q, cands, &failures)
@@ -299,7 +319,7 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 		}
 		cands = cands[:0]
 		for _, a := range addrs {
-			cands = append(cands, candidate{server: ns.Name, addr: a})
+			cands = append(cands, candidate{server: ns.Name, to: netip.AddrPortFrom(a, w.r.portOf(ns))})
 		}
 		if out, ok, _, err := w.tryServers(ctx, dp.zone, q, cands, &failures); ok || err != nil {
 			return out, err
@@ -320,25 +340,25 @@ func (w *walk) tryServers(ctx context.Context, zone string, q dns.Question, cand
 	w.r.infra.order(cands, zone, w.r.clock.Now(), w.r.randIntN)
 	timedOut = len(cands) > 0
 	for _, c := range cands {
-		out, err := w.askShared(ctx, zone, c.server, c.addr, q)
+		out, err := w.askShared(ctx, zone, c.server, c.to, q)
 		if err != nil {
 			if stop(ctx, err) {
 				return outcome{}, false, false, err
 			}
 			timedOut = timedOut && errors.Is(err, ErrTimeout)
-			*failures = append(*failures, fmt.Errorf("%s (%s): %w", c.server, c.addr, err))
+			*failures = append(*failures, fmt.Errorf("%s (%s): %w", c.server, c.to, err))
 			continue
 		}
 		timedOut = false
 		switch out.kind {
 		case kindLame:
-			w.r.infra.markLame(c.addr, zone, w.r.clock.Now())
-			*failures = append(*failures, fmt.Errorf("%s (%s): %w: %s", c.server, c.addr, ErrLameDelegation, out.why))
+			w.r.infra.markLame(c.to.Addr(), zone, w.r.clock.Now())
+			*failures = append(*failures, fmt.Errorf("%s (%s): %w: %s", c.server, c.to, ErrLameDelegation, out.why))
 		case kindFailure:
-			*failures = append(*failures, fmt.Errorf("%s (%s): %s", c.server, c.addr, out.why))
+			*failures = append(*failures, fmt.Errorf("%s (%s): %s", c.server, c.to, out.why))
 		default:
 			if w.plain {
-				w.r.infra.markNoEDNS(c.addr, w.r.clock.Now())
+				w.r.infra.markNoEDNS(c.to.Addr(), w.r.clock.Now())
 			}
 			return out, true, false, nil
 		}
@@ -385,4 +405,22 @@ func (w *walk) nxdomainCut(q dns.Question) (*dns.Msg, string) {
 		return cut, name
 	}
 	return nil, ""
+}
+
+// forward asks a forward zone's resolvers about q, with recursion desired,
+// and takes their word for the whole answer.
+func (w *walk) forward(ctx context.Context, fz *delegation, q dns.Question) (*dns.Msg, error) {
+	if w.tracing() {
+		w.emit(ctx, Event{Kind: EventStart, Question: q, Zone: fz.zone, Target: "forward"})
+	}
+	w.recursive = true
+	out, err := w.askZone(ctx, fz, q)
+	w.recursive = false
+	if err != nil {
+		return nil, err
+	}
+	if out.kind == kindNXDOMAIN && !hasAlias(out.msg) {
+		w.storeNXDOMAIN(q, out.msg)
+	}
+	return w.cache.storeAnswer(q, out.msg, w.r.clock.Now()), nil
 }

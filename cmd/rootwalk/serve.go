@@ -69,11 +69,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 
+	local, err := localZones(cfg, lab)
+	if err != nil {
+		return err
+	}
 	c, err := cache.New(cache.Options{MaxEntries: cfg.Cache.Size, MaxBytes: cfg.Cache.Memory})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
 	res, err := resolver.New(resolver.Options{
+		Local:             local,
+		Forward:           zoneServers(cfg.ForwardZones),
+		Stub:              zoneServers(cfg.StubZones),
 		Hints:             hints,
 		UpstreamPort:      cfg.UpstreamPort,
 		IPv6:              cfg.IPv6,
@@ -179,6 +186,34 @@ func rootHints(cfg *config.Config, lab *zones.Lab) (resolver.Hints, upstreamPoli
 		h, err := resolver.IANAHints()
 		return h, upstreamPolicy{deny: nonPublic}, err
 	}
+}
+
+// localZones loads the zones answered locally: the operator's folder
+// (local_zones), then the special-use zones, which a zone of the folder
+// with the same name replaces. With a root other than IANA's (a lab),
+// 127.in-addr.arpa is not answered locally: the lab serves a zone in it.
+func localZones(cfg *config.Config, lab *zones.Lab) (*zones.Local, error) {
+	var own []*zones.Zone
+	if cfg.LocalZones != "" {
+		var err error
+		if own, err = zones.LoadDir(cfg.LocalZones); err != nil {
+			return nil, usageError{fmt.Errorf("local_zones: %w", err)}
+		}
+	}
+	builtin, err := zones.Builtin(zones.BuiltinOptions{KeepLoopbackReverse: lab != nil || cfg.RootHints.Kind != config.HintsIANA})
+	if err != nil {
+		return nil, err
+	}
+	return zones.NewLocal(own, builtin), nil
+}
+
+// zoneServers copies forward or stub zones into the resolver's form.
+func zoneServers(zs []config.ZoneServers) []resolver.ZoneServers {
+	out := make([]resolver.ZoneServers, len(zs))
+	for i, z := range zs {
+		out[i] = resolver.ZoneServers{Zone: z.Zone, Servers: z.Servers}
+	}
+	return out
 }
 
 // primeUntilDone primes the root, retrying with backoff until it works or

@@ -70,7 +70,7 @@ warm (through its cache) or, with --cold, with an empty cache of its own.`,
 		},
 	}
 	config.RegisterFlags(cmd.Flags(), "root_hints", "upstream_port", "ipv6", "qname_minimisation", "upstream.allow_private",
-		"lab.enabled", "admin.token", "log.level", "log.format")
+		"forward_zones", "stub_zones", "local_zones", "lab.enabled", "admin.token", "log.level", "log.format")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print the trace as JSON")
 	cmd.Flags().StringVar(&f.server, "server", "", "trace on the running rootwalk whose admin API is at `ADDR:PORT`")
 	cmd.Flags().BoolVar(&f.cold, "cold", false, "with --server: resolve with an empty cache instead of through the server's")
@@ -143,11 +143,15 @@ func localTrace(ctx context.Context, stderr io.Writer, cfg *config.Config, seed 
 	if lab != nil {
 		port = uint16(lab.Port())
 	}
+	local, err := localZones(cfg, lab)
+	if err != nil {
+		return nil, err
+	}
 	c, err := cache.New(cache.Options{})
 	if err != nil {
 		return nil, err
 	}
-	opts := resolver.Options{Hints: hints, UpstreamPort: port, IPv6: cfg.IPv6, QNameMinimisation: cfg.QNameMinimisation,
+	opts := resolver.Options{Local: local, Forward: zoneServers(cfg.ForwardZones), Stub: zoneServers(cfg.StubZones), Hints: hints, UpstreamPort: port, IPv6: cfg.IPv6, QNameMinimisation: cfg.QNameMinimisation,
 		AllowUpstream: policy.allow, DenyUpstream: policy.deny,
 		Cache: c, Logger: log.With("component", "resolver")}
 	if seed != 0 {

@@ -114,13 +114,21 @@ func (p *printer) step(s *Step) {
 		p.level[d] = 0
 		p.name[d] = s.Name + " " + s.Type
 		from := "the root hints"
-		if s.Target == "cache" {
+		switch s.Target {
+		case "cache":
 			from = "a cached delegation"
+		case "stub":
+			from = "a stub zone: its configured servers"
+		case "forward":
+			from = "a forward zone: its resolvers are asked to recurse"
 		}
 		p.line(p.base[d], fmt.Sprintf("%s %s  %s", p.paint(ansiBold, s.Name), s.Type,
 			p.paint(ansiDim, "start at "+s.Zone+" ("+from+")")))
 	case "cache-hit":
 		p.line(p.base[d], fmt.Sprintf("%s %s  %s", p.paint(ansiBold, s.Name), s.Type, p.paint(ansiGreen, "answered from the cache")))
+		p.records(p.base[d]+1, s.Records)
+	case "local":
+		p.line(p.base[d], fmt.Sprintf("%s %s  %s", p.paint(ansiBold, s.Name), s.Type, p.paint(ansiGreen, "answered from the local zone "+s.Zone)))
 		p.records(p.base[d]+1, s.Records)
 	case "restart":
 		p.line(p.base[d], p.paint(ansiYellow, "↪ "+s.Name+" is an alias: continue at "+s.Target))

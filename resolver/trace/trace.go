@@ -188,8 +188,8 @@ func servers(m *dns.Msg) []string {
 // summary picks the records of a reply that explain its outcome.
 func summary(kind resolver.EventKind, outcome string, m *dns.Msg) []string {
 	switch {
-	case kind == resolver.EventCacheHit, outcome == "answer":
-		return records(m.Answer)
+	case kind == resolver.EventCacheHit, kind == resolver.EventLocal, outcome == "answer":
+		return append(records(m.Answer), records(m.Ns)...)
 	case outcome == "referral":
 		var out []string
 		for _, rr := range m.Ns {
