@@ -200,3 +200,22 @@ func TestEDNSDroppedFallback(t *testing.T) {
 		t.Errorf("EDNS per query %v, want %v", s.edns, want)
 	}
 }
+
+func TestIPv6ServersUsedOnlyWhenOn(t *testing.T) {
+	tree := testTree(t)
+	// example.test.'s only server has an IPv6 address alone.
+	tree["127.0.0.2"]["example.test."] = referralTo(t, []string{"example.test. 172800 IN NS ns6.example.test."}, "ns6.example.test. 172800 IN AAAA ::1")
+	tree["::1"] = tree["127.0.0.3"]
+	for _, ipv6 := range []bool{true, false} {
+		fake := newFakeNet(tree)
+		r := newTestResolver(t, fake, nil)
+		r.ipv6 = ipv6
+		_, err := r.Resolve(t.Context(), dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET})
+		if ipv6 && (err != nil || countTo(fake.queries(), "::1") != 1) {
+			t.Errorf("IPv6 on: %v, queries %q; want the answer from ::1", err, fake.queries())
+		}
+		if !ipv6 && (err == nil || countTo(fake.queries(), "::1") != 0) {
+			t.Errorf("IPv6 off: %v, queries %q; want no query to ::1 and no answer", err, fake.queries())
+		}
+	}
+}

@@ -90,6 +90,11 @@ func TestHandler(t *testing.T) {
 	}{
 		{name: "answer", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeTXT, 0) },
 			client: udpClient("127.0.0.1"), res: answering(t, 2), wantCount: 2},
+		{name: "AD asked for is not given without validation", query: func() *dns.Msg {
+			m := newQuery("www.example.com.", dns.TypeTXT, 1232)
+			m.AuthenticatedData = true
+			return m
+		}, client: udpClient("127.0.0.1"), res: answering(t, 1), wantCount: 1, wantOPT: true},
 		{name: "NXDOMAIN", query: func() *dns.Msg { return newQuery("nope.example.com.", dns.TypeA, 1232) },
 			client: udpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeNameError, wantOPT: true},
 		{name: "client outside the ACL", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeTXT, 0) },
@@ -161,6 +166,9 @@ func TestHandler(t *testing.T) {
 			}
 			if got.Rcode != tc.wantRcode {
 				t.Errorf("rcode %s, want %s", dns.RcodeToString[got.Rcode], dns.RcodeToString[tc.wantRcode])
+			}
+			if got.AuthenticatedData {
+				t.Error("AD set, but nothing was validated")
 			}
 			if got.Id != q.Id || !got.Response || !got.RecursionAvailable || got.Authoritative {
 				t.Errorf("header id=%d qr=%v ra=%v aa=%v, want id=%d qr ra !aa", got.Id, got.Response, got.RecursionAvailable, got.Authoritative, q.Id)
