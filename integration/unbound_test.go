@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/zones"
 
 	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
@@ -43,6 +46,29 @@ remote-control:
 	control-enable: no
 `
 
+// startUnbound runs Unbound, configured by unboundConf, against lab and
+// returns where it answers once it has started; the test's end stops it.
+func startUnbound(t *testing.T, unbound string, lab *zones.Lab) (netip.AddrPort, *process) {
+	t.Helper()
+	dir := t.TempDir()
+	hints := filepath.Join(dir, "lab.root")
+	if err := os.WriteFile(hints, []byte(lab.Hints()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	conf := filepath.Join(dir, "unbound.conf")
+	text := fmt.Sprintf(unboundConf, addr.Port(), hints, dir, filepath.Join(dir, "unbound.pid"))
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCommand(t.Context(), "unbound-checkconf", conf); err != nil {
+		t.Fatalf("unbound-checkconf: %v\n%s", err, out)
+	}
+	p := startProcess(t, true, unbound, "-d", "-c", conf)
+	p.waitFor(t, "start of service", 30*time.Second)
+	return addr, p
+}
+
 // TestUnboundAgrees is the differential test: Unbound and rootwalk, both
 // pointed at the same lab (on port 53, as glue carries no port), must give
 // the same rcode and the same answer section, compared as a set of
@@ -56,23 +82,7 @@ func TestUnboundAgrees(t *testing.T) {
 		t.Skip("the lab needs port 53, which needs root")
 	}
 	lab := startLab(t, 53)
-
-	dir := t.TempDir()
-	hints := filepath.Join(dir, "lab.root")
-	if err := os.WriteFile(hints, []byte(lab.Hints()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ubAddr := freeAddr(t)
-	conf := filepath.Join(dir, "unbound.conf")
-	text := fmt.Sprintf(unboundConf, ubAddr.Port(), hints, dir, filepath.Join(dir, "unbound.pid"))
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := runCommand(t.Context(), "unbound-checkconf", conf); err != nil {
-		t.Fatalf("unbound-checkconf: %v\n%s", err, out)
-	}
-	ub := startProcess(t, true, unbound, "-d", "-c", conf)
-	ub.waitFor(t, "start of service", 30*time.Second)
+	ubAddr, _ := startUnbound(t, unbound, lab)
 
 	rw := startStack(t, lab)
 	for _, c := range labCases {
@@ -118,19 +128,8 @@ func TestUpstreamQueriesPerColdResolution(t *testing.T) {
 		}
 	}
 
-	dir := t.TempDir()
-	hints := filepath.Join(dir, "lab.root")
-	if err := os.WriteFile(hints, []byte(lab.Hints()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ubAddr := freeAddr(t)
-	conf := filepath.Join(dir, "unbound.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(unboundConf, ubAddr.Port(), hints, dir, filepath.Join(dir, "unbound.pid"))), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	before := lab.Queries()
-	ub := startProcess(t, true, unbound, "-d", "-c", conf)
-	ub.waitFor(t, "start of service", 30*time.Second)
+	ubAddr, ub := startUnbound(t, unbound, lab)
 	for _, c := range cases {
 		askFull(t, ubAddr, c.qname, c.qtype)
 	}

@@ -203,27 +203,8 @@ func TestHandlerFaults(t *testing.T) {
 			}
 			m := w.Msgs[0]
 			checkReplyHeader(t, tc.req, m)
-			want := tc.req.Question[0]
-			if tc.question != "" {
-				want.Name = tc.question
-			}
-			if len(m.Question) != 1 || m.Question[0] != want {
-				t.Errorf("question %v, want %v", m.Question, want)
-			}
-			if m.Rcode != tc.rcode || m.Authoritative != tc.aa || m.Truncated {
-				t.Errorf("rcode %s AA %t TC %t, want %s AA %t TC false", dns.RcodeToString[m.Rcode], m.Authoritative,
-					m.Truncated, dns.RcodeToString[tc.rcode], tc.aa)
-			}
-			checkSection(t, "answer", m.Answer, tc.answer...)
-			checkSection(t, "authority", m.Ns, tc.authority...)
-			var extra []dns.RR
-			for _, rr := range m.Extra {
-				if rr.Header().Rrtype != dns.TypeOPT {
-					extra = append(extra, rr)
-				}
-			}
-			checkSection(t, "additional", extra, tc.additional...)
-			checkOPT(t, m, tc.opt)
+			checkReplyBody(t, tc.req, m, wantReply{question: tc.question, rcode: tc.rcode, aa: tc.aa,
+				answer: tc.answer, authority: tc.authority, additional: tc.additional, opt: tc.opt})
 		})
 	}
 }

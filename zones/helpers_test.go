@@ -211,3 +211,41 @@ func asResponse(m *dns.Msg) *dns.Msg {
 	m.Response = true
 	return m
 }
+
+// wantReply is what a test expects of the body of a reply.
+type wantReply struct {
+	question   string // the question name echoed; "" means exactly as asked
+	rcode      int
+	aa         bool
+	answer     []string
+	authority  []string
+	additional []string // OPT aside
+	opt        wantOPT
+}
+
+// checkReplyBody compares m, the reply to req, with want: the echoed
+// question, rcode, AA, TC clear, the three sections and the OPT record.
+func checkReplyBody(t *testing.T, req, m *dns.Msg, want wantReply) {
+	t.Helper()
+	q := req.Question[0]
+	if want.question != "" {
+		q.Name = want.question
+	}
+	if len(m.Question) != 1 || m.Question[0] != q {
+		t.Errorf("question %v, want %v", m.Question, q)
+	}
+	if m.Rcode != want.rcode || m.Authoritative != want.aa || m.Truncated {
+		t.Errorf("rcode %s AA %t TC %t, want %s AA %t TC false", dns.RcodeToString[m.Rcode], m.Authoritative,
+			m.Truncated, dns.RcodeToString[want.rcode], want.aa)
+	}
+	checkSection(t, "answer", m.Answer, want.answer...)
+	checkSection(t, "authority", m.Ns, want.authority...)
+	var extra []dns.RR
+	for _, rr := range m.Extra {
+		if rr.Header().Rrtype != dns.TypeOPT {
+			extra = append(extra, rr)
+		}
+	}
+	checkSection(t, "additional", extra, want.additional...)
+	checkOPT(t, m, want.opt)
+}

@@ -190,27 +190,8 @@ func TestLabFaultsOverSockets(t *testing.T) {
 			if err != nil {
 				t.Fatalf("exchange with %s over %s: %v", tc.addr, network, err)
 			}
-			want := tc.req.Question[0]
-			if tc.question != "" {
-				want.Name = tc.question
-			}
-			if len(r.Question) != 1 || r.Question[0] != want {
-				t.Errorf("question %v, want %v", r.Question, want)
-			}
-			if r.Rcode != tc.rcode || r.Authoritative != tc.aa || r.Truncated {
-				t.Errorf("rcode %s AA %t TC %t, want %s AA %t TC false", dns.RcodeToString[r.Rcode], r.Authoritative,
-					r.Truncated, dns.RcodeToString[tc.rcode], tc.aa)
-			}
-			checkSection(t, "answer", r.Answer, tc.answer...)
-			checkSection(t, "authority", r.Ns, tc.authority...)
-			var extra []dns.RR
-			for _, rr := range r.Extra {
-				if rr.Header().Rrtype != dns.TypeOPT {
-					extra = append(extra, rr)
-				}
-			}
-			checkSection(t, "additional", extra, tc.additional...)
-			checkOPT(t, r, tc.opt)
+			checkReplyBody(t, tc.req, r, wantReply{question: tc.question, rcode: tc.rcode, aa: tc.aa,
+				answer: tc.answer, authority: tc.authority, additional: tc.additional, opt: tc.opt})
 		})
 	}
 }
