@@ -150,3 +150,87 @@ func TestColdStartWithDeadRootAndBrokenIPv6(t *testing.T) {
 		t.Logf("%s: first answer of a cold resolver in %v", name, took.Round(time.Millisecond))
 	}
 }
+
+// TestConcurrentIdenticalQuestionsCostOneWalk: twenty clients asking the
+// same cold name at once cost the lab no more than one walk does.
+func TestConcurrentIdenticalQuestionsCostOneWalk(t *testing.T) {
+	lab := startLab(t, 0)
+	s := startStack(t, lab)
+	errs := make(chan error, 20)
+	for range 20 {
+		go func() {
+			q := new(dns.Msg)
+			q.SetQuestion("www.example.com.", dns.TypeA)
+			reply, _, err := (&dns.Client{Timeout: 10 * time.Second}).Exchange(q, s.addr.String())
+			if err == nil && len(reply.Answer) != 1 {
+				err = fmt.Errorf("answer %v", reply.Answer)
+			}
+			errs <- err
+		}()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	// One walk with QNAME minimisation: the root about com., com. about
+	// example.com., example.com. about www.example.com.
+	if n := lab.Queries(); n != 3 {
+		t.Errorf("20 identical questions cost %d upstream queries, want one walk's 3", n)
+	}
+}
+
+// TestFailureIsRemembered: a name whose only server is lame fails once;
+// asked again at once, it is answered from the failure cache (RFC 9520)
+// without a packet upstream, with the EDE that says so.
+func TestFailureIsRemembered(t *testing.T) {
+	lab := startLab(t, 0)
+	s := startStack(t, lab)
+	askFull(t, s.addr, "www.lame.com.", dns.TypeA)
+	before := lab.Queries()
+	reply := askFull(t, s.addr, "www.lame.com.", dns.TypeA)
+	if reply.Rcode != dns.RcodeServerFailure || lab.Queries() != before {
+		t.Errorf("second ask: %s after %d more upstream queries; want SERVFAIL from the failure cache", dns.RcodeToString[reply.Rcode], lab.Queries()-before)
+	}
+	var code uint16
+	if opt := reply.IsEdns0(); opt != nil {
+		for _, o := range opt.Option {
+			if e, ok := o.(*dns.EDNS0_EDE); ok {
+				code = e.InfoCode
+			}
+		}
+	}
+	if code != dns.ExtendedErrorCodeCachedError {
+		t.Errorf("EDE %d, want %d (Cached Error)", code, dns.ExtendedErrorCodeCachedError)
+	}
+}
+
+// TestNXDOMAINCutOnTheLab: once nope.example.com is known not to exist,
+// names under it are answered NXDOMAIN without asking (RFC 8020).
+func TestNXDOMAINCutOnTheLab(t *testing.T) {
+	lab := startLab(t, 0)
+	s := startStack(t, lab)
+	askFull(t, s.addr, "nope.example.com.", dns.TypeA)
+	before := lab.Queries()
+	reply := askFull(t, s.addr, "deeper.still.nope.example.com.", dns.TypeTXT)
+	if reply.Rcode != dns.RcodeNameError || lab.Queries() != before {
+		t.Errorf("%s after %d upstream queries; want NXDOMAIN from the cache", dns.RcodeToString[reply.Rcode], lab.Queries()-before)
+	}
+}
+
+// TestRootSeesOnlyTheTLD: with QNAME minimisation the root is asked about
+// the TLD alone, and only example.com.'s server sees the whole name.
+func TestRootSeesOnlyTheTLD(t *testing.T) {
+	s := startStack(t, startLab(t, 0))
+	tr := trace.Run(t.Context(), s.resolver, dns.Question{Name: "www.example.com.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, "test")
+	asked := map[string]string{}
+	for _, st := range tr.Steps {
+		if st.Kind == "query" {
+			asked[st.Zone] = st.Name + " " + st.Type
+		}
+	}
+	want := map[string]string{".": "com. A", "com.": "example.com. A", "example.com.": "www.example.com. A"}
+	if fmt.Sprint(asked) != fmt.Sprint(want) {
+		t.Errorf("asked per zone %v, want %v", asked, want)
+	}
+}
