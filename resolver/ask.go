@@ -106,7 +106,7 @@ func (w *walk) askShared(ctx context.Context, zone, server string, to netip.Addr
 	w.sent++
 	key := fmt.Sprintf("%s|%s|%s|%d|%d|%t|%t", to, zone, canonical(q.Name), q.Qtype, q.Qclass, w.plain, w.recursive)
 	ch := make(chan singleflight.Result, 1)
-	started := w.r.spawn(func(base context.Context) {
+	started := w.r.spawn(ch, func(base context.Context) {
 		v, err, shared := w.r.asks.Do(key, func() (any, error) {
 			ctx, cancel := context.WithTimeout(base, 2*maxRTO)
 			defer cancel()

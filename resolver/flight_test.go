@@ -173,3 +173,14 @@ func TestIdenticalUpstreamQueriesAreShared(t *testing.T) {
 		}
 	})
 }
+
+func TestPanicInSharedWorkIsAnError(t *testing.T) {
+	boom := ExchangerFunc(func(context.Context, *dns.Msg, netip.AddrPort, time.Duration) (Response, error) {
+		panic("exchanger bug")
+	})
+	r := newTestResolver(t, boom, nil)
+	_, err := r.Resolve(t.Context(), dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET})
+	if !errors.Is(err, ErrInternal) {
+		t.Errorf("error %v, want %v", err, ErrInternal)
+	}
+}

@@ -185,10 +185,13 @@ type candidate struct {
 // for the zone nor set aside, by smoothed RTT (a server never measured
 // counts as fastest, so that it gets measured; IPv6 after IPv4 at equal
 // RTT, so an IPv4 path is never slowed by untried IPv6); now and then
-// (one in exploreOneIn) another usable server goes first, to be measured
-// again. Avoided candidates come last, in the same order, and are only
+// (one in exploreOneIn) another usable server measured before goes
+// first, to be measured again. Avoided candidates come last, in the same order, and are only
 // asked when nothing else is left.
 func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN func(int) int) {
+	if len(cands) == 0 {
+		return
+	}
 	in.mu.Lock()
 	srtt := make(map[netip.Addr]time.Duration, len(cands))
 	for i := range cands {
@@ -223,12 +226,17 @@ func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN f
 		}
 		return 0
 	})
-	usable := 0
-	for usable < len(cands) && cands[usable].avoid == "" {
-		usable++
+	// Explore only among servers measured before: one never heard from is
+	// tried in turn anyway, and an untried IPv6 address must not get
+	// ahead of a working IPv4 one by chance.
+	var measured []int
+	for i := 1; i < len(cands) && cands[i].avoid == ""; i++ {
+		if _, ok := srtt[cands[i].to.Addr()]; ok {
+			measured = append(measured, i)
+		}
 	}
-	if usable > 1 && randIntN(exploreOneIn) == 0 {
-		i := 1 + randIntN(usable-1)
+	if _, firstKnown := srtt[cands[0].to.Addr()]; firstKnown && len(measured) > 0 && randIntN(exploreOneIn) == 0 {
+		i := measured[randIntN(len(measured))]
 		cands[0], cands[i] = cands[i], cands[0]
 	}
 }

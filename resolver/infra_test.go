@@ -219,3 +219,20 @@ func TestIPv6ServersUsedOnlyWhenOn(t *testing.T) {
 		}
 	}
 }
+
+func TestUntriedIPv6NeverJumpsAheadOfIPv4(t *testing.T) {
+	in := newInfra()
+	now := time.Now()
+	for seed := range 200 {
+		cands := []candidate{
+			{server: "a", to: netip.MustParseAddrPort("[::1]:53")},
+			{server: "a", to: netip.MustParseAddrPort("127.0.0.1:53")},
+			{server: "b", to: netip.MustParseAddrPort("127.0.0.2:53")},
+		}
+		n := seed
+		in.order(cands, "example.", now, func(k int) int { n = (n*7 + 3) % 1000; return n % k })
+		if cands[0].to.Addr().Is6() {
+			t.Fatalf("seed %d: an untried IPv6 address first: %v", seed, cands)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,6 +209,9 @@ func New(opts Options) (*Resolver, error) {
 // ErrClosed is the error of a resolution asked of a closed Resolver.
 var ErrClosed = errors.New("resolver closed")
 
+// ErrInternal is a resolution that failed on a bug (a recovered panic).
+var ErrInternal = errors.New("internal error")
+
 // Close stops the resolutions and exchanges shared between callers and
 // waits for them. Resolve fails with ErrClosed afterwards.
 func (r *Resolver) Close() {
@@ -219,14 +223,24 @@ func (r *Resolver) Close() {
 }
 
 // spawn runs f on a goroutine that Close stops (through the context it
-// gets) and waits for; false if the resolver is closed.
-func (r *Resolver) spawn(f func(ctx context.Context)) bool {
+// gets) and waits for; false if the resolver is closed. A panic in f is
+// logged and turned into a failed result for the callers waiting on done,
+// instead of taking the process down with it.
+func (r *Resolver) spawn(done chan<- singleflight.Result, f func(ctx context.Context)) bool {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
 	if r.closed {
 		return false
 	}
-	r.inflight.Go(func() { f(r.base) })
+	r.inflight.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.log.Error("panic in a shared resolution", "err", fmt.Sprint(p), "stack", string(debug.Stack()))
+				done <- singleflight.Result{Err: fmt.Errorf("%w: %v", ErrInternal, p)}
+			}
+		}()
+		f(r.base)
+	})
 	return true
 }
 
@@ -264,7 +278,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Result, error)
 		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], err)
 	}
 	ch := make(chan singleflight.Result, 1)
-	started := r.spawn(func(base context.Context) {
+	started := r.spawn(ch, func(base context.Context) {
 		v, err, shared := r.flights.Do(key.Name+"/"+dns.TypeToString[key.Qtype]+"/"+dns.ClassToString[key.Qclass], func() (any, error) {
 			res, err := r.resolveNow(base, q)
 			if err != nil && base.Err() == nil {
