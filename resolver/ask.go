@@ -7,7 +7,10 @@ import (
 	"net/netip"
 
 	"github.com/miekg/dns"
+
 	"golang.org/x/sync/singleflight"
+
+	"github.com/rootwalk/rootwalk/resolver/internal/selection"
 )
 
 // newQuery builds the query sent upstream for q: a fresh random ID,
@@ -34,7 +37,7 @@ func (r *Resolver) newQuery(q dns.Question, edns, recursive bool) *dns.Msg {
 // is asked again without it (RFC 6891 section 7) and remembered too.
 func (w *walk) ask(ctx context.Context, zone, server string, to netip.AddrPort, q dns.Question) (outcome, *dns.Msg, error) {
 	addr := to.Addr()
-	noCase, noEDNS := w.r.infra.quirks(addr, w.r.clock.Now())
+	noCase, noEDNS := w.r.infra.Quirks(addr, w.r.clock.Now())
 	noEDNS = noEDNS || w.plain
 	sent := q
 	if !noCase {
@@ -42,7 +45,7 @@ func (w *walk) ask(ctx context.Context, zone, server string, to netip.AddrPort, 
 	}
 	resp, err := w.exchange(ctx, zone, server, to, q, sent.Name, !noEDNS)
 	if err == nil && !noCase && len(resp.Msg.Question) == 1 && resp.Msg.Question[0].Name != sent.Name {
-		w.r.infra.markNoCase(addr, w.r.clock.Now())
+		w.r.infra.MarkNoCase(addr, w.r.clock.Now())
 		if w.tracing() {
 			w.emit(ctx, Event{Kind: EventError, Question: q, Zone: zone, Server: server,
 				Addr: to, Err: errCaseNotEchoed})
@@ -51,7 +54,7 @@ func (w *walk) ask(ctx context.Context, zone, server string, to netip.AddrPort, 
 	}
 	if err == nil && !noEDNS && resp.Msg.IsEdns0() == nil &&
 		(resp.Msg.Rcode == dns.RcodeFormatError || resp.Msg.Rcode == dns.RcodeNotImplemented) {
-		w.r.infra.markNoEDNS(addr, w.r.clock.Now())
+		w.r.infra.MarkNoEDNS(addr, w.r.clock.Now())
 		resp, err = w.exchange(ctx, zone, server, to, q, q.Name, false)
 	}
 	if err != nil {
@@ -108,7 +111,7 @@ func (w *walk) askShared(ctx context.Context, zone, server string, to netip.Addr
 	ch := make(chan singleflight.Result, 1)
 	started := w.r.spawn(ch, func(base context.Context) {
 		v, err, shared := w.r.asks.Do(key, func() (any, error) {
-			ctx, cancel := context.WithTimeout(base, 2*maxRTO)
+			ctx, cancel := context.WithTimeout(base, 2*selection.MaxRTO)
 			defer cancel()
 			one := &walk{r: w.r, cache: w.cache, plain: w.plain, recursive: w.recursive} // a walk of one question, for budget and quirks
 			out, _, err := one.ask(ctx, zone, server, to, q)
@@ -151,7 +154,7 @@ func (w *walk) exchange(ctx context.Context, zone, server string, to netip.AddrP
 		w.emit(ctx, Event{Kind: EventQuery, Question: q, Zone: zone, Server: server, Addr: to})
 	}
 	w.r.stats.queries.Add(1)
-	rto := w.r.infra.timeout(addr, w.r.clock.Now())
+	rto := w.r.infra.Timeout(addr, w.r.clock.Now())
 	wire := q
 	wire.Name = wireName
 	resp, err := w.r.exch.Exchange(ctx, w.r.newQuery(wire, edns, w.recursive), to, rto)
@@ -161,17 +164,17 @@ func (w *walk) exchange(ctx context.Context, zone, server string, to netip.AddrP
 			// The caller gave up: says nothing about the server.
 		case errors.Is(err, ErrTimeout):
 			w.r.stats.timeouts.Add(1)
-			w.r.infra.timedOut(addr, rto, w.r.clock.Now())
+			w.r.infra.TimedOut(addr, rto, w.r.clock.Now())
 		default:
 			w.r.stats.errors.Add(1)
-			w.r.infra.timedOut(addr, rto, w.r.clock.Now()) // unreachable is as bad as silent
+			w.r.infra.TimedOut(addr, rto, w.r.clock.Now()) // unreachable is as bad as silent
 		}
 		if w.tracing() {
 			w.emit(ctx, Event{Kind: EventError, Question: q, Zone: zone, Server: server, Addr: to, Err: err})
 		}
 		return Response{}, err
 	}
-	w.r.infra.reply(addr, resp.RTT, w.r.clock.Now())
+	w.r.infra.Reply(addr, resp.RTT, w.r.clock.Now())
 	w.r.stats.rtt.Observe(resp.RTT)
 	if resp.TCP {
 		w.r.stats.tcp.Add(1)
@@ -234,17 +237,17 @@ func (w *walk) lookupAddresses(ctx context.Context, name string) ([]netip.Addr, 
 // the addresses from the additional section, as the root delegation.
 func (w *walk) prime(ctx context.Context) error {
 	q := dns.Question{Name: ".", Qtype: dns.TypeNS, Qclass: dns.ClassINET}
-	var cands []candidate
+	var cands []selection.Candidate
 	for _, ns := range w.r.hints {
 		for _, a := range w.r.usable(ns.Addrs) {
-			cands = append(cands, candidate{server: ns.Name, to: netip.AddrPortFrom(a, w.r.portOf(ns))})
+			cands = append(cands, selection.Candidate{Server: ns.Name, To: netip.AddrPortFrom(a, w.r.portOf(ns))})
 		}
 	}
 	shuffle(w.r, cands)
-	w.r.infra.order(cands, ".", w.r.clock.Now(), w.r.randIntN)
+	w.r.infra.Order(cands, ".", w.r.clock.Now(), w.r.randIntN)
 	var failures []error
 	for _, c := range cands {
-		out, reply, err := w.ask(ctx, ".", c.server, c.to, q)
+		out, reply, err := w.ask(ctx, ".", c.Server, c.To, q)
 		if err != nil {
 			if stop(ctx, err) {
 				return err
@@ -253,7 +256,7 @@ func (w *walk) prime(ctx context.Context) error {
 			continue
 		}
 		if out.kind != kindAnswer || !reply.Authoritative {
-			failures = append(failures, fmt.Errorf("%s (%s): %s reply to priming query", c.server, c.to, out.kind))
+			failures = append(failures, fmt.Errorf("%s (%s): %s reply to priming query", c.Server, c.To, out.kind))
 			continue
 		}
 		var glue []dns.RR
@@ -264,7 +267,7 @@ func (w *walk) prime(ctx context.Context) error {
 		}
 		root := newDelegation(".", out.msg.Answer, glue)
 		if len(root.glue) == 0 {
-			failures = append(failures, fmt.Errorf("%s (%s): priming reply without addresses", c.server, c.to))
+			failures = append(failures, fmt.Errorf("%s (%s): priming reply without addresses", c.Server, c.To))
 			continue
 		}
 		now := w.r.clock.Now()

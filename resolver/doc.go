@@ -30,6 +30,12 @@
 // deadline per resolution. Outcomes that callers branch on are the
 // sentinel errors in errors.go; NXDOMAIN and NODATA are answers, not errors.
 //
+// Which server of a zone is asked, and how long to wait for it, is the
+// infrastructure cache's business (internal/selection); recent failures
+// are remembered in internal/failcache. Identical questions and upstream
+// queries in flight are shared (flight.go); QNAME minimisation is in
+// qmin.go; local, stub and forward zones in local.go.
+//
 // A Tracer attached to the context with WithTracer receives one Event per
 // step of the walk; with debug logging on, the same events are logged.
 package resolver

@@ -13,7 +13,11 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
 	"golang.org/x/sync/singleflight"
+
+	"github.com/rootwalk/rootwalk/resolver/internal/failcache"
+	"github.com/rootwalk/rootwalk/resolver/internal/selection"
 
 	"github.com/rootwalk/rootwalk/internal/histogram"
 )
@@ -126,11 +130,11 @@ type Resolver struct {
 
 	randMu sync.Mutex
 	rand   *rand.Rand
-	infra  *infra
+	infra  *selection.Table
 
 	flights  singleflight.Group // identical client questions in flight
 	asks     singleflight.Group // identical upstream queries in flight
-	failures *failures
+	failures *failcache.Cache
 
 	// Shared work runs on goroutines of the resolver's own, stopped and
 	// waited for by Close.
@@ -200,8 +204,8 @@ func New(opts Options) (*Resolver, error) {
 	}
 	r.rand = rand.New(src)
 	r.stats.rtt = histogram.New(histogram.DefaultBounds)
-	r.infra = newInfra()
-	r.failures = newFailures()
+	r.infra = selection.New()
+	r.failures = failcache.New()
 	r.base, r.stopAll = context.WithCancel(context.Background())
 	return r, nil
 }
@@ -272,19 +276,20 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Result, error)
 		return r.resolveNow(ctx, q)
 	}
 	key := flightKey(q)
-	if err := r.failures.check(key, r.clock.Now()); err != nil {
+	if left, err := r.failures.Check(key, r.clock.Now()); err != nil {
 		r.stats.resolutions.Add(1)
 		r.stats.failures.Add(1)
-		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], err)
+		return nil, fmt.Errorf("resolve %s %s: %w (%v more): %w", q.Name, dns.TypeToString[q.Qtype],
+			ErrCachedFailure, left.Round(time.Millisecond), err)
 	}
 	ch := make(chan singleflight.Result, 1)
 	started := r.spawn(ch, func(base context.Context) {
 		v, err, shared := r.flights.Do(key.Name+"/"+dns.TypeToString[key.Qtype]+"/"+dns.ClassToString[key.Qclass], func() (any, error) {
 			res, err := r.resolveNow(base, q)
 			if err != nil && base.Err() == nil {
-				r.failures.add(key, err, r.clock.Now())
+				r.failures.Add(key, err, r.clock.Now())
 			} else if err == nil {
-				r.failures.forget(key)
+				r.failures.Forget(key)
 			}
 			return res, err
 		})

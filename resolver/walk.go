@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/resolver/internal/selection"
 )
 
 // walk is the state of one client question's resolution, shared by the
@@ -259,7 +261,7 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 	var (
 		failures []error
 		glueless []NameServer
-		cands    []candidate
+		cands    []selection.Candidate
 	)
 	for _, ns := range dp.servers {
 		addrs := ns.Addrs
@@ -272,7 +274,7 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 			continue
 		}
 		for _, a := range addrs {
-			cands = append(cands, candidate{server: ns.Name, to: netip.AddrPortFrom(a, w.r.portOf(ns))})
+			cands = append(cands, selection.Candidate{Server: ns.Name, To: netip.AddrPortFrom(a, w.r.portOf(ns))})
 		}
 	}
 	out, ok, timedOut, err := w.tryServers(ctx, dp.zone, q, cands, &failures)
@@ -319,7 +321,7 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 		}
 		cands = cands[:0]
 		for _, a := range addrs {
-			cands = append(cands, candidate{server: ns.Name, to: netip.AddrPortFrom(a, w.r.portOf(ns))})
+			cands = append(cands, selection.Candidate{Server: ns.Name, To: netip.AddrPortFrom(a, w.r.portOf(ns))})
 		}
 		if out, ok, _, err := w.tryServers(ctx, dp.zone, q, cands, &failures); ok || err != nil {
 			return out, err
@@ -335,30 +337,30 @@ func (w *walk) askZone(ctx context.Context, dp *delegation, q dns.Question) (out
 // one gives a usable reply (ok). A lame server is remembered as lame for
 // the zone. timedOut reports that every candidate timed out. err is set
 // only when the whole walk must stop.
-func (w *walk) tryServers(ctx context.Context, zone string, q dns.Question, cands []candidate, failures *[]error) (out outcome, ok, timedOut bool, err error) {
+func (w *walk) tryServers(ctx context.Context, zone string, q dns.Question, cands []selection.Candidate, failures *[]error) (out outcome, ok, timedOut bool, err error) {
 	shuffle(w.r, cands)
-	w.r.infra.order(cands, zone, w.r.clock.Now(), w.r.randIntN)
+	w.r.infra.Order(cands, zone, w.r.clock.Now(), w.r.randIntN)
 	timedOut = len(cands) > 0
 	for _, c := range cands {
-		out, err := w.askShared(ctx, zone, c.server, c.to, q)
+		out, err := w.askShared(ctx, zone, c.Server, c.To, q)
 		if err != nil {
 			if stop(ctx, err) {
 				return outcome{}, false, false, err
 			}
 			timedOut = timedOut && errors.Is(err, ErrTimeout)
-			*failures = append(*failures, fmt.Errorf("%s (%s): %w", c.server, c.to, err))
+			*failures = append(*failures, fmt.Errorf("%s (%s): %w", c.Server, c.To, err))
 			continue
 		}
 		timedOut = false
 		switch out.kind {
 		case kindLame:
-			w.r.infra.markLame(c.to.Addr(), zone, w.r.clock.Now())
-			*failures = append(*failures, fmt.Errorf("%s (%s): %w: %s", c.server, c.to, ErrLameDelegation, out.why))
+			w.r.infra.MarkLame(c.To.Addr(), zone, w.r.clock.Now())
+			*failures = append(*failures, fmt.Errorf("%s (%s): %w: %s", c.Server, c.To, ErrLameDelegation, out.why))
 		case kindFailure:
-			*failures = append(*failures, fmt.Errorf("%s (%s): %s", c.server, c.to, out.why))
+			*failures = append(*failures, fmt.Errorf("%s (%s): %s", c.Server, c.To, out.why))
 		default:
 			if w.plain {
-				w.r.infra.markNoEDNS(c.to.Addr(), w.r.clock.Now())
+				w.r.infra.MarkNoEDNS(c.To.Addr(), w.r.clock.Now())
 			}
 			return out, true, false, nil
 		}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/resolver/internal/selection"
 )
 
 // shaped wraps the fake network: per server address, a fixed RTT to
@@ -109,8 +111,8 @@ func TestSilentServerIsSetAside(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := countTo(s.net.queries(), "127.0.0.3"); n > downAfter {
-		t.Errorf("the silent server was asked %d times in 20 resolutions, want it set aside after %d", n, downAfter)
+	if n := countTo(s.net.queries(), "127.0.0.3"); n > selection.DownAfter {
+		t.Errorf("the silent server was asked %d times in 20 resolutions, want it set aside after %d", n, selection.DownAfter)
 	}
 }
 
@@ -124,8 +126,8 @@ func TestTimeoutAdaptsToRTT(t *testing.T) {
 		}
 	}
 	first, second := s.timeouts[0], s.timeouts[3] // the root's, each time
-	if first != unknownRTO {
-		t.Errorf("first timeout for the root %v, want %v for a server never heard from", first, unknownRTO)
+	if first != selection.UnknownRTO {
+		t.Errorf("first timeout for the root %v, want %v for a server never heard from", first, selection.UnknownRTO)
 	}
 	if want := 20*time.Millisecond + 4*10*time.Millisecond; second != want {
 		t.Errorf("second timeout for the root %v, want SRTT + 4 RTTVAR = %v", second, want)
@@ -216,23 +218,6 @@ func TestIPv6ServersUsedOnlyWhenOn(t *testing.T) {
 		}
 		if !ipv6 && (err == nil || countTo(fake.queries(), "::1") != 0) {
 			t.Errorf("IPv6 off: %v, queries %q; want no query to ::1 and no answer", err, fake.queries())
-		}
-	}
-}
-
-func TestUntriedIPv6NeverJumpsAheadOfIPv4(t *testing.T) {
-	in := newInfra()
-	now := time.Now()
-	for seed := range 200 {
-		cands := []candidate{
-			{server: "a", to: netip.MustParseAddrPort("[::1]:53")},
-			{server: "a", to: netip.MustParseAddrPort("127.0.0.1:53")},
-			{server: "b", to: netip.MustParseAddrPort("127.0.0.2:53")},
-		}
-		n := seed
-		in.order(cands, "example.", now, func(k int) int { n = (n*7 + 3) % 1000; return n % k })
-		if cands[0].to.Addr().Is6() {
-			t.Fatalf("seed %d: an untried IPv6 address first: %v", seed, cands)
 		}
 	}
 }

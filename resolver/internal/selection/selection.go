@@ -1,4 +1,9 @@
-package resolver
+// Package selection is the resolver's infrastructure cache: what it knows
+// of each upstream server (smoothed RTT, timeouts in a row, zones it is
+// lame for, whether it echoes 0x20 case and takes EDNS) and the order in
+// which a zone's servers are tried. Compare Unbound's infra cache and
+// BIND's SRTT. A Table is safe for concurrent use.
+package selection
 
 import (
 	"net/netip"
@@ -10,15 +15,15 @@ import (
 // The infrastructure cache's settings (compare Unbound's infra cache and
 // BIND's SRTT).
 const (
-	// unknownRTO is the timeout for a server never heard from (Unbound
+	// UnknownRTO is the timeout for a server never heard from (Unbound
 	// uses 376 ms).
-	unknownRTO = 400 * time.Millisecond
-	// minRTO and maxRTO bound the timeout learned from a server's RTTs.
-	minRTO = 60 * time.Millisecond
-	maxRTO = 2 * time.Second
-	// downAfter timeouts in a row put a server aside for a while, starting
+	UnknownRTO = 400 * time.Millisecond
+	// MinRTO and MaxRTO bound the timeout learned from a server's RTTs.
+	MinRTO = 60 * time.Millisecond
+	MaxRTO = 2 * time.Second
+	// DownAfter timeouts in a row put a server aside for a while, starting
 	// at downBackoff and doubling up to maxDownBackoff.
-	downAfter      = 3
+	DownAfter      = 3
 	downBackoff    = 2 * time.Second
 	maxDownBackoff = 2 * time.Minute
 	// lameTTL is how long a server stays known as lame for a zone (as
@@ -34,11 +39,11 @@ const (
 	maxInfraEntries = 10_000
 )
 
-// infra remembers how each server address has behaved: the smoothed RTT
+// Table remembers how each server address has behaved: the smoothed RTT
 // and its variation (RFC 6298 section 2), timeouts in a row, the zones for
 // which it was lame, and whether it echoes 0x20 case and takes EDNS. It is
 // safe for concurrent use.
-type infra struct {
+type Table struct {
 	mu      sync.Mutex
 	servers map[netip.Addr]*serverInfo
 }
@@ -47,18 +52,18 @@ type serverInfo struct {
 	srtt, rttvar time.Duration
 	measured     bool
 	timeouts     int       // in a row
-	downUntil    time.Time // set aside after downAfter timeouts in a row
+	downUntil    time.Time // set aside after DownAfter timeouts in a row
 	lame         map[string]time.Time
 	noCaseUntil  time.Time // does not echo the question's case (0x20)
 	noEDNSUntil  time.Time // answers FORMERR to EDNS
 	used         time.Time
 }
 
-func newInfra() *infra { return &infra{servers: make(map[netip.Addr]*serverInfo)} }
+func New() *Table { return &Table{servers: make(map[netip.Addr]*serverInfo)} }
 
 // get returns a's entry, creating it (and making room) if needed. The
 // caller holds mu.
-func (in *infra) get(a netip.Addr, now time.Time) *serverInfo {
+func (in *Table) get(a netip.Addr, now time.Time) *serverInfo {
 	s, ok := in.servers[a]
 	if !ok {
 		if len(in.servers) >= maxInfraEntries {
@@ -73,7 +78,7 @@ func (in *infra) get(a netip.Addr, now time.Time) *serverInfo {
 
 // evict drops the least recently used tenth of the entries. The caller
 // holds mu.
-func (in *infra) evict() {
+func (in *Table) evict() {
 	type aged struct {
 		a    netip.Addr
 		used time.Time
@@ -90,22 +95,22 @@ func (in *infra) evict() {
 
 // timeout is how long to wait for a: the learned RTO, doubled for each
 // timeout in a row (RFC 6298 section 5.5).
-func (in *infra) timeout(a netip.Addr, now time.Time) time.Duration {
+func (in *Table) Timeout(a netip.Addr, now time.Time) time.Duration {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	s := in.get(a, now)
-	rto := unknownRTO
+	rto := UnknownRTO
 	if s.measured {
-		rto = min(max(s.srtt+4*s.rttvar, minRTO), maxRTO)
+		rto = min(max(s.srtt+4*s.rttvar, MinRTO), MaxRTO)
 	}
 	for range min(s.timeouts, 4) {
 		rto *= 2
 	}
-	return min(rto, maxRTO)
+	return min(rto, MaxRTO)
 }
 
 // reply records an answer from a after rtt.
-func (in *infra) reply(a netip.Addr, rtt time.Duration, now time.Time) {
+func (in *Table) Reply(a netip.Addr, rtt time.Duration, now time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	s := in.get(a, now)
@@ -125,8 +130,8 @@ func (in *infra) reply(a netip.Addr, rtt time.Duration, now time.Time) {
 
 // timedOut records that a did not answer within rto. Its smoothed RTT is
 // raised to rto, so that it sorts after servers that answer; after
-// downAfter timeouts in a row it is set aside, for longer each time.
-func (in *infra) timedOut(a netip.Addr, rto time.Duration, now time.Time) {
+// DownAfter timeouts in a row it is set aside, for longer each time.
+func (in *Table) TimedOut(a netip.Addr, rto time.Duration, now time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	s := in.get(a, now)
@@ -134,14 +139,14 @@ func (in *infra) timedOut(a netip.Addr, rto time.Duration, now time.Time) {
 	if !s.measured || s.srtt < rto {
 		s.srtt, s.rttvar, s.measured = rto, rto/2, true
 	}
-	if s.timeouts >= downAfter {
-		backoff := downBackoff << min(s.timeouts-downAfter, 6)
+	if s.timeouts >= DownAfter {
+		backoff := downBackoff << min(s.timeouts-DownAfter, 6)
 		s.downUntil = now.Add(min(backoff, maxDownBackoff))
 	}
 }
 
 // markLame records that a is lame for zone.
-func (in *infra) markLame(a netip.Addr, zone string, now time.Time) {
+func (in *Table) MarkLame(a netip.Addr, zone string, now time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	s := in.get(a, now)
@@ -152,7 +157,7 @@ func (in *infra) markLame(a netip.Addr, zone string, now time.Time) {
 }
 
 // quirks reports what is known of a's 0x20 and EDNS behaviour.
-func (in *infra) quirks(a netip.Addr, now time.Time) (noCase, noEDNS bool) {
+func (in *Table) Quirks(a netip.Addr, now time.Time) (noCase, noEDNS bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	s := in.get(a, now)
@@ -160,25 +165,25 @@ func (in *infra) quirks(a netip.Addr, now time.Time) (noCase, noEDNS bool) {
 }
 
 // markNoCase records that a does not echo the question's case.
-func (in *infra) markNoCase(a netip.Addr, now time.Time) {
+func (in *Table) MarkNoCase(a netip.Addr, now time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.get(a, now).noCaseUntil = now.Add(quirkTTL)
 }
 
 // markNoEDNS records that a answers FORMERR to EDNS queries.
-func (in *infra) markNoEDNS(a netip.Addr, now time.Time) {
+func (in *Table) MarkNoEDNS(a netip.Addr, now time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.get(a, now).noEDNSUntil = now.Add(quirkTTL)
 }
 
-// candidate is one address of one server of a zone.
-type candidate struct {
-	server string
-	to     netip.AddrPort
-	// avoid is why the candidate goes last: "lame", "down", or "".
-	avoid string
+// Candidate is one address of one server of a zone.
+type Candidate struct {
+	Server string         // the server's name
+	To     netip.AddrPort // where it is asked
+	// Avoid is why Order put the candidate last: "lame", "down", or "".
+	Avoid string
 }
 
 // order sorts the candidates for zone best first: servers neither lame
@@ -188,7 +193,7 @@ type candidate struct {
 // (one in exploreOneIn) another usable server measured before goes
 // first, to be measured again. Avoided candidates come last, in the same order, and are only
 // asked when nothing else is left.
-func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN func(int) int) {
+func (in *Table) Order(cands []Candidate, zone string, now time.Time, randIntN func(int) int) {
 	if len(cands) == 0 {
 		return
 	}
@@ -196,30 +201,31 @@ func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN f
 	srtt := make(map[netip.Addr]time.Duration, len(cands))
 	for i := range cands {
 		c := &cands[i]
-		s := in.get(c.to.Addr(), now)
+		s := in.get(c.To.Addr(), now)
+		c.Avoid = ""
 		switch {
 		case now.Before(s.lame[zone]):
-			c.avoid = "lame"
+			c.Avoid = "lame"
 		case now.Before(s.downUntil):
-			c.avoid = "down"
+			c.Avoid = "down"
 		}
 		if s.measured {
-			srtt[c.to.Addr()] = s.srtt
+			srtt[c.To.Addr()] = s.srtt
 		}
 	}
 	in.mu.Unlock()
-	slices.SortStableFunc(cands, func(x, y candidate) int {
-		if (x.avoid == "") != (y.avoid == "") {
-			if x.avoid == "" {
+	slices.SortStableFunc(cands, func(x, y Candidate) int {
+		if (x.Avoid == "") != (y.Avoid == "") {
+			if x.Avoid == "" {
 				return -1
 			}
 			return 1
 		}
-		if d := srtt[x.to.Addr()] - srtt[y.to.Addr()]; d != 0 {
+		if d := srtt[x.To.Addr()] - srtt[y.To.Addr()]; d != 0 {
 			return int(d)
 		}
-		if x.to.Addr().Is4() != y.to.Addr().Is4() {
-			if x.to.Addr().Is4() {
+		if x.To.Addr().Is4() != y.To.Addr().Is4() {
+			if x.To.Addr().Is4() {
 				return -1
 			}
 			return 1
@@ -230,12 +236,12 @@ func (in *infra) order(cands []candidate, zone string, now time.Time, randIntN f
 	// tried in turn anyway, and an untried IPv6 address must not get
 	// ahead of a working IPv4 one by chance.
 	var measured []int
-	for i := 1; i < len(cands) && cands[i].avoid == ""; i++ {
-		if _, ok := srtt[cands[i].to.Addr()]; ok {
+	for i := 1; i < len(cands) && cands[i].Avoid == ""; i++ {
+		if _, ok := srtt[cands[i].To.Addr()]; ok {
 			measured = append(measured, i)
 		}
 	}
-	if _, firstKnown := srtt[cands[0].to.Addr()]; firstKnown && len(measured) > 0 && randIntN(exploreOneIn) == 0 {
+	if _, firstKnown := srtt[cands[0].To.Addr()]; firstKnown && len(measured) > 0 && randIntN(exploreOneIn) == 0 {
 		i := measured[randIntN(len(measured))]
 		cands[0], cands[i] = cands[i], cands[0]
 	}
