@@ -32,6 +32,9 @@ const (
 	// quirkTTL is how long a server stays known not to echo the question's
 	// case, or not to take EDNS.
 	quirkTTL = 15 * time.Minute
+	// unknownSRTT is the smoothed RTT a server never heard from counts
+	// with: behind servers known to answer fast, ahead of slow ones.
+	unknownSRTT = UnknownRTO / 4
 	// exploreOneIn: one choice in this many skips the fastest server to
 	// measure another, so a server that got faster is noticed.
 	exploreOneIn = 20
@@ -186,12 +189,12 @@ type Candidate struct {
 	Avoid string
 }
 
-// order sorts the candidates for zone best first: servers neither lame
-// for the zone nor set aside, by smoothed RTT (a server never measured
-// counts as fastest, so that it gets measured; IPv6 after IPv4 at equal
-// RTT, so an IPv4 path is never slowed by untried IPv6); now and then
-// (one in exploreOneIn) another usable server measured before goes
-// first, to be measured again. Avoided candidates come last, in the same order, and are only
+// Order sorts the candidates for zone best first: servers neither lame
+// for the zone nor set aside, by smoothed RTT (a server never heard from
+// counts as unknownSRTT: after servers known to be fast, before slow ones;
+// IPv6 after IPv4 at equal RTT, so an IPv4 path is never slowed by
+// untried IPv6); now and then (one in exploreOneIn) another usable server
+// goes first, to be measured (again). Avoided candidates come last, in the same order, and are only
 // asked when nothing else is left.
 func (in *Table) Order(cands []Candidate, zone string, now time.Time, randIntN func(int) int) {
 	if len(cands) == 0 {
@@ -199,6 +202,7 @@ func (in *Table) Order(cands []Candidate, zone string, now time.Time, randIntN f
 	}
 	in.mu.Lock()
 	srtt := make(map[netip.Addr]time.Duration, len(cands))
+	measured := make(map[netip.Addr]bool, len(cands))
 	for i := range cands {
 		c := &cands[i]
 		s := in.get(c.To.Addr(), now)
@@ -211,6 +215,9 @@ func (in *Table) Order(cands []Candidate, zone string, now time.Time, randIntN f
 		}
 		if s.measured {
 			srtt[c.To.Addr()] = s.srtt
+			measured[c.To.Addr()] = true
+		} else {
+			srtt[c.To.Addr()] = unknownSRTT
 		}
 	}
 	in.mu.Unlock()
@@ -232,17 +239,17 @@ func (in *Table) Order(cands []Candidate, zone string, now time.Time, randIntN f
 		}
 		return 0
 	})
-	// Explore only among servers measured before: one never heard from is
-	// tried in turn anyway, and an untried IPv6 address must not get
-	// ahead of a working IPv4 one by chance.
-	var measured []int
+	// Explore among the other usable servers but untried IPv6 ones: an
+	// untried IPv6 address must never get ahead of a working IPv4 one by
+	// chance (it is asked when IPv4 fails).
+	var others []int
 	for i := 1; i < len(cands) && cands[i].Avoid == ""; i++ {
-		if _, ok := srtt[cands[i].To.Addr()]; ok {
-			measured = append(measured, i)
+		if a := cands[i].To.Addr(); measured[a] || a.Is4() {
+			others = append(others, i)
 		}
 	}
-	if _, firstKnown := srtt[cands[0].To.Addr()]; firstKnown && len(measured) > 0 && randIntN(exploreOneIn) == 0 {
-		i := measured[randIntN(len(measured))]
+	if len(others) > 0 && randIntN(exploreOneIn) == 0 {
+		i := others[randIntN(len(others))]
 		cands[0], cands[i] = cands[i], cands[0]
 	}
 }

@@ -52,3 +52,22 @@ func TestTimeoutBackoffAndLameness(t *testing.T) {
 		t.Errorf("b is lame for example. only: %+v", cands)
 	}
 }
+
+func TestKnownFastServerBeforeUnknown(t *testing.T) {
+	in := New()
+	now := time.Now()
+	fast := netip.MustParseAddrPort("127.0.0.1:53")
+	in.Reply(fast.Addr(), time.Millisecond, now)
+	cands := []Candidate{{Server: "unknown", To: netip.MustParseAddrPort("127.0.0.9:53")}, {Server: "fast", To: fast}}
+	in.Order(cands, "example.", now, func(k int) int { return k - 1 }) // never explores
+	if cands[0].Server != "fast" {
+		t.Errorf("%v; want the server known to be fast first", cands)
+	}
+	slow := netip.MustParseAddrPort("127.0.0.2:53")
+	in.Reply(slow.Addr(), 300*time.Millisecond, now)
+	cands = []Candidate{{Server: "slow", To: slow}, {Server: "unknown", To: netip.MustParseAddrPort("127.0.0.9:53")}}
+	in.Order(cands, "example.", now, func(k int) int { return k - 1 })
+	if cands[0].Server != "unknown" {
+		t.Errorf("%v; want a server never heard from before one known to be slow", cands)
+	}
+}
