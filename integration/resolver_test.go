@@ -234,3 +234,24 @@ func TestRootSeesOnlyTheTLD(t *testing.T) {
 		t.Errorf("asked per zone %v, want %v", asked, want)
 	}
 }
+
+// TestRootPrimedAgainOnTheLab: after the root's NS RRset expires (a day,
+// the cache's cap), the next walk primes again (RFC 8109) first.
+func TestRootPrimedAgainOnTheLab(t *testing.T) {
+	s := startStack(t, startLab(t, 0))
+	if err := s.resolver.Prime(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(24*time.Hour + time.Second)
+	tr := trace.Run(t.Context(), s.resolver, dns.Question{Name: "www.example.com.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, "test")
+	var first string
+	for _, st := range tr.Steps {
+		if st.Kind == "query" {
+			first = st.Name + " " + st.Type
+			break
+		}
+	}
+	if first != ". NS" || tr.Rcode != "NOERROR" {
+		t.Errorf("first query after the root NS expired: %q (rcode %s); want the priming query . NS", first, tr.Rcode)
+	}
+}
