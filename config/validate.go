@@ -303,25 +303,31 @@ func (b *builder) cacheMemory(raw any) int64 {
 // prefixes reads a list of CIDR prefixes, reporting each bad item on its
 // own line.
 func (b *builder) prefixes(key string, raw any) []netip.Prefix {
+	return listOf(b, key, raw, wantPrefix, parsePrefix)
+}
+
+// listOf reads a list setting whose items parse reads, failing each item
+// it refuses (with the whole value when it is not a list).
+func listOf[T any](b *builder, key string, raw any, want string, parse func(string) (T, bool)) []T {
 	v := b.value(key, raw)
 	items, ok := listItems(v)
 	if !ok {
-		b.fail(key, v, wantPrefix)
+		b.fail(key, v, want)
 		return nil
 	}
-	out := make([]netip.Prefix, 0, len(items))
+	out := make([]T, 0, len(items))
 	for _, item := range items {
 		s, ok := scalar(item)
 		if !ok {
-			b.fail(key, item, wantPrefix)
+			b.fail(key, item, want)
 			continue
 		}
-		p, ok := parsePrefix(s)
+		x, ok := parse(s)
 		if !ok {
-			b.fail(key, s, wantPrefix)
+			b.fail(key, s, want)
 			continue
 		}
-		out = append(out, p)
+		out = append(out, x)
 	}
 	return out
 }
@@ -362,27 +368,10 @@ func (b *builder) logFormat(raw any) LogFormat {
 // zoneServers reads forward_zones or stub_zones: ZONE=ADDR[:PORT][+...]
 // entries, each address on port 53 unless it says otherwise.
 func (b *builder) zoneServers(key string, raw any) []ZoneServers {
-	v := b.value(key, raw)
-	items, ok := listItems(v)
-	if !ok {
-		b.fail(key, v, wantZone)
-		return nil
+	if zs := listOf(b, key, raw, wantZone, parseZoneServers); len(zs) > 0 {
+		return zs
 	}
-	var out []ZoneServers
-	for _, item := range items {
-		s, ok := scalar(item)
-		if !ok {
-			b.fail(key, item, wantZone)
-			continue
-		}
-		z, ok := parseZoneServers(s)
-		if !ok {
-			b.fail(key, s, wantZone)
-			continue
-		}
-		out = append(out, z)
-	}
-	return out
+	return nil // no zones, as the default says
 }
 
 // parseZoneServers reads one ZONE=ADDR[:PORT][+ADDR[:PORT]...] entry.
