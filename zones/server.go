@@ -209,6 +209,6 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("shutdown %s: %w", s.addr, err)
 	}
-	s.log.Info("authoritative server stopped", "server", s.addr.String())
+	s.log.Debug("authoritative server stopped", "server", s.addr.String())
 	return nil
 }
