@@ -1,6 +1,8 @@
 package resolver
 
 import (
+	"strings"
+
 	"github.com/miekg/dns"
 )
 
@@ -92,16 +94,5 @@ func suffix(name string, n int) string {
 	if n >= len(labels) {
 		return dns.Fqdn(name)
 	}
-	return dns.Fqdn(joinLabels(labels[len(labels)-n:]))
-}
-
-func joinLabels(labels []string) string {
-	out := ""
-	for i, l := range labels {
-		if i > 0 {
-			out += "."
-		}
-		out += l
-	}
-	return out
+	return dns.Fqdn(strings.Join(labels[len(labels)-n:], "."))
 }

@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
-	"os"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -64,32 +60,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			}
 		}()
 	}
-	hints, policy, err := rootHints(cfg, lab)
-	if err != nil {
-		return err
-	}
-
-	local, err := localZones(cfg, lab)
-	if err != nil {
-		return err
-	}
 	c, err := cache.New(cache.Options{MaxEntries: cfg.Cache.Size, MaxBytes: cfg.Cache.Memory})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
-	res, err := resolver.New(resolver.Options{
-		Local:             local,
-		Forward:           zoneServers(cfg.ForwardZones),
-		Stub:              zoneServers(cfg.StubZones),
-		Hints:             hints,
-		UpstreamPort:      cfg.UpstreamPort,
-		IPv6:              cfg.IPv6,
-		QNameMinimisation: cfg.QNameMinimisation,
-		AllowUpstream:     policy.allow,
-		DenyUpstream:      policy.deny,
-		Cache:             c,
-		Logger:            log.With("component", "resolver"),
-	})
+	opts, err := resolverOptions(cfg, lab, c, log)
+	if err != nil {
+		return err
+	}
+	res, err := resolver.New(opts)
 	if err != nil {
 		return fmt.Errorf("resolver: %w", err)
 	}
@@ -139,81 +118,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// upstreamPolicy is where the resolver may send queries.
-type upstreamPolicy struct{ allow, deny []netip.Prefix }
-
-// rootHints returns the hints root_hints asks for and where the resolver
-// may then send queries: with a lab, loopback only (a lab's glue must never
-// lead elsewhere); with IANA's roots, public addresses only; with a hints
-// file, public addresses and loopback (a lab elsewhere on the machine).
-// upstream.allow_private lifts the last two restrictions.
-func rootHints(cfg *config.Config, lab *zones.Lab) (resolver.Hints, upstreamPolicy, error) {
-	nonPublic := resolver.NonPublic
-	if cfg.AllowPrivateUpstream {
-		nonPublic = nil
-	}
-	switch {
-	case lab != nil:
-		h, err := resolver.ParseHints(strings.NewReader(lab.Hints()), "lab")
-		return h, upstreamPolicy{allow: resolver.Loopback}, err
-	case cfg.RootHints.Kind == config.HintsLab:
-		text, err := zones.LabHints(int(cfg.UpstreamPort))
-		if err != nil {
-			return nil, upstreamPolicy{}, err
-		}
-		h, err := resolver.ParseHints(strings.NewReader(text), "lab")
-		return h, upstreamPolicy{allow: resolver.Loopback}, err
-	case cfg.RootHints.Kind == config.HintsFile:
-		f, err := os.Open(cfg.RootHints.Path)
-		if err != nil {
-			return nil, upstreamPolicy{}, usageError{fmt.Errorf("root_hints: %w", err)}
-		}
-		h, err := resolver.ParseHints(f, cfg.RootHints.Path)
-		_ = f.Close() // read-only; everything needed was read
-		if err != nil {
-			return nil, upstreamPolicy{}, usageError{fmt.Errorf("root_hints: %q is not a usable named.root file: %w", cfg.RootHints.Path, err)}
-		}
-		var deny []netip.Prefix
-		for _, p := range nonPublic {
-			if !slices.Contains(resolver.Loopback, p) {
-				deny = append(deny, p)
-			}
-		}
-		return h, upstreamPolicy{deny: deny}, nil
-	default:
-		h, err := resolver.IANAHints()
-		return h, upstreamPolicy{deny: nonPublic}, err
-	}
-}
-
-// localZones loads the zones answered locally: the operator's folder
-// (local_zones), then the special-use zones, which a zone of the folder
-// with the same name replaces. With a root other than IANA's (a lab),
-// 127.in-addr.arpa is not answered locally: the lab serves a zone in it.
-func localZones(cfg *config.Config, lab *zones.Lab) (*zones.Local, error) {
-	var own []*zones.Zone
-	if cfg.LocalZones != "" {
-		var err error
-		if own, err = zones.LoadDir(cfg.LocalZones); err != nil {
-			return nil, usageError{fmt.Errorf("local_zones: %w", err)}
-		}
-	}
-	builtin, err := zones.Builtin(zones.BuiltinOptions{KeepLoopbackReverse: lab != nil || cfg.RootHints.Kind != config.HintsIANA})
-	if err != nil {
-		return nil, err
-	}
-	return zones.NewLocal(own, builtin), nil
-}
-
-// zoneServers copies forward or stub zones into the resolver's form.
-func zoneServers(zs []config.ZoneServers) []resolver.ZoneServers {
-	out := make([]resolver.ZoneServers, len(zs))
-	for i, z := range zs {
-		out[i] = resolver.ZoneServers{Zone: z.Zone, Servers: z.Servers}
-	}
-	return out
 }
 
 // primeUntilDone primes the root, retrying with backoff until it works or

@@ -135,25 +135,14 @@ func localTrace(ctx context.Context, stderr io.Writer, cfg *config.Config, seed 
 			}
 		}()
 	}
-	hints, policy, err := rootHints(cfg, lab)
-	if err != nil {
-		return nil, err
-	}
-	port := cfg.UpstreamPort
-	if lab != nil {
-		port = uint16(lab.Port())
-	}
-	local, err := localZones(cfg, lab)
-	if err != nil {
-		return nil, err
-	}
 	c, err := cache.New(cache.Options{})
 	if err != nil {
 		return nil, err
 	}
-	opts := resolver.Options{Local: local, Forward: zoneServers(cfg.ForwardZones), Stub: zoneServers(cfg.StubZones), Hints: hints, UpstreamPort: port, IPv6: cfg.IPv6, QNameMinimisation: cfg.QNameMinimisation,
-		AllowUpstream: policy.allow, DenyUpstream: policy.deny,
-		Cache: c, Logger: log.With("component", "resolver")}
+	opts, err := resolverOptions(cfg, lab, c, log)
+	if err != nil {
+		return nil, err
+	}
 	if seed != 0 {
 		opts.Rand = rand.NewPCG(seed, seed)
 	}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/rootwalk/rootwalk/cache"
+	"github.com/rootwalk/rootwalk/config"
+	"github.com/rootwalk/rootwalk/resolver"
+	"github.com/rootwalk/rootwalk/zones"
+)
+
+// resolverOptions turns the configuration into the resolver's options,
+// for serve and trace alike: root hints and the address policy that goes
+// with them, local, forward and stub zones, and the upstream port (the
+// lab's, when one runs in this process).
+func resolverOptions(cfg *config.Config, lab *zones.Lab, c *cache.Cache, log *slog.Logger) (resolver.Options, error) {
+	hints, policy, err := rootHints(cfg, lab)
+	if err != nil {
+		return resolver.Options{}, err
+	}
+	local, err := localZones(cfg, lab)
+	if err != nil {
+		return resolver.Options{}, err
+	}
+	port := cfg.UpstreamPort
+	if lab != nil {
+		port = uint16(lab.Port())
+	}
+	return resolver.Options{
+		Local:             local,
+		Forward:           zoneServers(cfg.ForwardZones),
+		Stub:              zoneServers(cfg.StubZones),
+		Hints:             hints,
+		UpstreamPort:      port,
+		IPv6:              cfg.IPv6,
+		QNameMinimisation: cfg.QNameMinimisation,
+		AllowUpstream:     policy.allow,
+		DenyUpstream:      policy.deny,
+		Cache:             c,
+		Logger:            log.With("component", "resolver"),
+	}, nil
+}
+
+// upstreamPolicy is where the resolver may send queries.
+type upstreamPolicy struct{ allow, deny []netip.Prefix }
+
+// rootHints returns the hints root_hints asks for and where the resolver
+// may then send queries: with a lab, loopback only (a lab's glue must never
+// lead elsewhere); with IANA's roots, public addresses only; with a hints
+// file, public addresses and loopback (a lab elsewhere on the machine).
+// upstream.allow_private lifts the last two restrictions.
+func rootHints(cfg *config.Config, lab *zones.Lab) (resolver.Hints, upstreamPolicy, error) {
+	nonPublic := resolver.NonPublic
+	if cfg.AllowPrivateUpstream {
+		nonPublic = nil
+	}
+	switch {
+	case lab != nil:
+		h, err := resolver.ParseHints(strings.NewReader(lab.Hints()), "lab")
+		return h, upstreamPolicy{allow: resolver.Loopback}, err
+	case cfg.RootHints.Kind == config.HintsLab:
+		text, err := zones.LabHints(int(cfg.UpstreamPort))
+		if err != nil {
+			return nil, upstreamPolicy{}, err
+		}
+		h, err := resolver.ParseHints(strings.NewReader(text), "lab")
+		return h, upstreamPolicy{allow: resolver.Loopback}, err
+	case cfg.RootHints.Kind == config.HintsFile:
+		f, err := os.Open(cfg.RootHints.Path)
+		if err != nil {
+			return nil, upstreamPolicy{}, usageError{fmt.Errorf("root_hints: %w", err)}
+		}
+		h, err := resolver.ParseHints(f, cfg.RootHints.Path)
+		_ = f.Close() // read-only; everything needed was read
+		if err != nil {
+			return nil, upstreamPolicy{}, usageError{fmt.Errorf("root_hints: %q is not a usable named.root file: %w", cfg.RootHints.Path, err)}
+		}
+		var deny []netip.Prefix
+		for _, p := range nonPublic {
+			if !slices.Contains(resolver.Loopback, p) {
+				deny = append(deny, p)
+			}
+		}
+		return h, upstreamPolicy{deny: deny}, nil
+	default:
+		h, err := resolver.IANAHints()
+		return h, upstreamPolicy{deny: nonPublic}, err
+	}
+}
+
+// localZones loads the zones answered locally: the operator's folder
+// (local_zones), then the special-use zones, which a zone of the folder
+// with the same name replaces. With a root other than IANA's (a lab),
+// 127.in-addr.arpa is not answered locally: the lab serves a zone in it.
+func localZones(cfg *config.Config, lab *zones.Lab) (*zones.Local, error) {
+	var own []*zones.Zone
+	if cfg.LocalZones != "" {
+		var err error
+		if own, err = zones.LoadDir(cfg.LocalZones); err != nil {
+			return nil, usageError{fmt.Errorf("local_zones: %w", err)}
+		}
+	}
+	builtin, err := zones.Builtin(zones.BuiltinOptions{KeepLoopbackReverse: lab != nil || cfg.RootHints.Kind != config.HintsIANA})
+	if err != nil {
+		return nil, err
+	}
+	return zones.NewLocal(own, builtin), nil
+}
+
+// zoneServers copies forward or stub zones into the resolver's form.
+func zoneServers(zs []config.ZoneServers) []resolver.ZoneServers {
+	out := make([]resolver.ZoneServers, len(zs))
+	for i, z := range zs {
+		out[i] = resolver.ZoneServers{Zone: z.Zone, Servers: z.Servers}
+	}
+	return out
+}
