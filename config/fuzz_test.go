@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzLoad feeds arbitrary bytes to Load as the config file: Load must
@@ -44,6 +45,29 @@ func checkErrorLines(t *testing.T, err error) {
 	}
 }
 
+// checkCache checks the invariants that Load promises of the cache.*
+// settings beyond the two bounds.
+func checkCache(t *testing.T, c Cache) {
+	t.Helper()
+	if c.MinTTL < 0 || c.MinTTL > c.MaxTTL || c.MaxTTL < time.Second || c.NegativeMaxTTL < time.Second {
+		t.Errorf("TTL clamps out of range: min_ttl %v, max_ttl %v, negative_max_ttl %v", c.MinTTL, c.MaxTTL, c.NegativeMaxTTL)
+	}
+	for _, d := range []time.Duration{c.MinTTL, c.MaxTTL, c.NegativeMaxTTL} {
+		if d%time.Second != 0 {
+			t.Errorf("TTL clamp %v is not whole seconds", d)
+		}
+	}
+	if c.StaleMaxAge < 0 {
+		t.Errorf("negative stale_max_age %v", c.StaleMaxAge)
+	}
+	if c.Policy != CacheLRU && c.Policy != Cache2Q {
+		t.Errorf("cache policy %q", c.Policy)
+	}
+	if c.File != strings.TrimSpace(c.File) {
+		t.Errorf("cache file %q has spaces around it", c.File)
+	}
+}
+
 // checkConfig checks the invariants that Load promises of a Config.
 func checkConfig(t *testing.T, cfg *Config) {
 	t.Helper()
@@ -65,6 +89,7 @@ func checkConfig(t *testing.T, cfg *Config) {
 	if cfg.Cache.Size < 1 || cfg.Cache.Memory < minCacheMemory {
 		t.Errorf("cache bounds too small: size %d, memory %d", cfg.Cache.Size, cfg.Cache.Memory)
 	}
+	checkCache(t, cfg.Cache)
 	for _, p := range append(cfg.ACL.Allow, cfg.ACL.Deny...) {
 		if !p.IsValid() || p != p.Masked() {
 			t.Errorf("ACL prefix %v is invalid or not masked", p)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestLoadDefaults(t *testing.T) {
@@ -23,7 +24,18 @@ func TestLoadDefaults(t *testing.T) {
 		QNameMinimisation: true,
 		Lab:               Lab{Enabled: false, Port: 10053},
 		Admin:             Admin{Listen: netip.MustParseAddrPort("127.0.0.1:9153")},
-		Cache:             Cache{Size: 100000, Memory: 128 << 20},
+		Cache: Cache{
+			Size:           100000,
+			Memory:         128 << 20,
+			File:           "",
+			MinTTL:         0,
+			MaxTTL:         24 * time.Hour,
+			NegativeMaxTTL: time.Hour,
+			Policy:         CacheLRU,
+			ServeStale:     true,
+			StaleMaxAge:    24 * time.Hour,
+			Prefetch:       true,
+		},
 		ACL: ACL{
 			Allow: []netip.Prefix{
 				netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
@@ -66,16 +78,17 @@ func TestLoadNilFlagSet(t *testing.T) {
 	}
 }
 
-// TestPrecedence sets a scalar and a list key in every combination of
-// layers: the highest layer that sets a key wins, and a layer that does not
-// set it changes nothing.
+// TestPrecedence sets a scalar, a duration and a list key in every
+// combination of layers: the highest layer that sets a key wins, and a layer
+// that does not set it changes nothing.
 func TestPrecedence(t *testing.T) {
 	const (
-		fileYAML = "cache:\n  size: 2\nacl:\n  deny: [10.1.0.0/16]\n"
-		envSize  = "ROOTWALK_CACHE_SIZE=3"
-		envDeny  = "ROOTWALK_ACL_DENY=10.2.0.0/16, 10.3.0.0/16"
+		fileYAML  = "cache:\n  size: 2\n  max_ttl: 2h\nacl:\n  deny: [10.1.0.0/16]\n"
+		envSize   = "ROOTWALK_CACHE_SIZE=3"
+		envMaxTTL = "ROOTWALK_CACHE_MAX_TTL=3h"
+		envDeny   = "ROOTWALK_ACL_DENY=10.2.0.0/16, 10.3.0.0/16"
 	)
-	flagArgs := []string{"--cache-size", "4", "--acl-deny", "10.4.0.0/16", "--acl-deny", "10.5.0.0/16"}
+	flagArgs := []string{"--cache-size", "4", "--cache-max-ttl", "4h", "--acl-deny", "10.4.0.0/16", "--acl-deny", "10.5.0.0/16"}
 	var (
 		defaultDeny []netip.Prefix
 		fileDeny    = []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}
@@ -86,16 +99,17 @@ func TestPrecedence(t *testing.T) {
 		name            string
 		file, env, flag bool
 		wantSize        int
+		wantMaxTTL      time.Duration
 		wantDeny        []netip.Prefix
 	}{
-		{name: "default", wantSize: 100000, wantDeny: defaultDeny},
-		{name: "file over default", file: true, wantSize: 2, wantDeny: fileDeny},
-		{name: "env over default", env: true, wantSize: 3, wantDeny: envDenyList},
-		{name: "flag over default", flag: true, wantSize: 4, wantDeny: flagDeny},
-		{name: "env over file", file: true, env: true, wantSize: 3, wantDeny: envDenyList},
-		{name: "flag over file", file: true, flag: true, wantSize: 4, wantDeny: flagDeny},
-		{name: "flag over env", env: true, flag: true, wantSize: 4, wantDeny: flagDeny},
-		{name: "flag over env over file", file: true, env: true, flag: true, wantSize: 4, wantDeny: flagDeny},
+		{name: "default", wantSize: 100000, wantMaxTTL: 24 * time.Hour, wantDeny: defaultDeny},
+		{name: "file over default", file: true, wantSize: 2, wantMaxTTL: 2 * time.Hour, wantDeny: fileDeny},
+		{name: "env over default", env: true, wantSize: 3, wantMaxTTL: 3 * time.Hour, wantDeny: envDenyList},
+		{name: "flag over default", flag: true, wantSize: 4, wantMaxTTL: 4 * time.Hour, wantDeny: flagDeny},
+		{name: "env over file", file: true, env: true, wantSize: 3, wantMaxTTL: 3 * time.Hour, wantDeny: envDenyList},
+		{name: "flag over file", file: true, flag: true, wantSize: 4, wantMaxTTL: 4 * time.Hour, wantDeny: flagDeny},
+		{name: "flag over env", env: true, flag: true, wantSize: 4, wantMaxTTL: 4 * time.Hour, wantDeny: flagDeny},
+		{name: "flag over env over file", file: true, env: true, flag: true, wantSize: 4, wantMaxTTL: 4 * time.Hour, wantDeny: flagDeny},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +118,7 @@ func TestPrecedence(t *testing.T) {
 				l.yaml = fileYAML
 			}
 			if tc.env {
-				l.env = []string{envSize, envDeny}
+				l.env = []string{envSize, envMaxTTL, envDeny}
 			}
 			if tc.flag {
 				l.args = flagArgs
@@ -112,6 +126,9 @@ func TestPrecedence(t *testing.T) {
 			cfg := mustLoad(t, l)
 			if cfg.Cache.Size != tc.wantSize {
 				t.Errorf("cache.size: got %d, want %d", cfg.Cache.Size, tc.wantSize)
+			}
+			if cfg.Cache.MaxTTL != tc.wantMaxTTL {
+				t.Errorf("cache.max_ttl: got %v, want %v", cfg.Cache.MaxTTL, tc.wantMaxTTL)
 			}
 			if len(cfg.ACL.Deny) != len(tc.wantDeny) || !slices.Equal(cfg.ACL.Deny, tc.wantDeny) {
 				t.Errorf("acl.deny: got %v, want %v", cfg.ACL.Deny, tc.wantDeny)
@@ -269,6 +286,8 @@ func TestFileStructure(t *testing.T) {
 		{name: "section given a list", yaml: "lab: [1, 2]\n", wantKey: "lab", wantValue: "1,2"},
 		{name: "scalar given a mapping", yaml: "listen:\n  addr: 127.0.0.1\n", wantKey: "listen", wantValue: "map[addr:127.0.0.1]"},
 		{name: "scalar given a list", yaml: "upstream_port: [53]\n", wantKey: "upstream_port", wantValue: "53"},
+		{name: "cache.file given a list", yaml: "cache:\n  file: [a, b]\n", wantKey: "cache.file", wantValue: "a,b"},
+		{name: "cache.max_ttl given a mapping", yaml: "cache:\n  max_ttl:\n    h: 1\n", wantKey: "cache.max_ttl", wantValue: "map[h:1]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

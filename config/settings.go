@@ -22,6 +22,14 @@ const (
 	keyAdminToken   = "admin.token"
 	keyCacheSize    = "cache.size"
 	keyCacheMemory  = "cache.memory"
+	keyCacheFile    = "cache.file"
+	keyCacheMinTTL  = "cache.min_ttl"
+	keyCacheMaxTTL  = "cache.max_ttl"
+	keyCacheNegTTL  = "cache.negative_max_ttl"
+	keyCachePolicy  = "cache.policy"
+	keyServeStale   = "cache.serve_stale"
+	keyStaleMaxAge  = "cache.stale_max_age"
+	keyPrefetch     = "cache.prefetch"
 	keyACLAllow     = "acl.allow"
 	keyACLDeny      = "acl.deny"
 	keyLogLevel     = "log.level"
@@ -146,6 +154,46 @@ var settings = []setting{
 		key:   keyCacheMemory,
 		def:   "128MiB",
 		usage: "keep at most `SIZE` bytes across the caches (B, KB, MB, GB, KiB, MiB, GiB)",
+	},
+	{
+		key:   keyCacheFile,
+		def:   "",
+		usage: "write the cache to `FILE` on clean shutdown and load it at start; empty: off",
+	},
+	{
+		key:   keyCacheMinTTL,
+		def:   "0s",
+		usage: "cache nothing for less than `DURATION` (TTLs below are raised)",
+	},
+	{
+		key:   keyCacheMaxTTL,
+		def:   "24h",
+		usage: "cache nothing for more than `DURATION` (TTLs above are lowered)",
+	},
+	{
+		key:   keyCacheNegTTL,
+		def:   "1h",
+		usage: "cache NXDOMAIN and NODATA answers for at most `DURATION`",
+	},
+	{
+		key:   keyCachePolicy,
+		def:   "lru",
+		usage: "evict by `POLICY`: lru (least recently used) or 2q (LRU that resists one-off scans)",
+	},
+	{
+		key:   keyServeStale,
+		def:   true,
+		usage: "answer from expired entries when no upstream server answers (RFC 8767)",
+	},
+	{
+		key:   keyStaleMaxAge,
+		def:   "24h",
+		usage: "keep expired entries for serving stale for at most `DURATION`; 0s keeps none",
+	},
+	{
+		key:   keyPrefetch,
+		def:   true,
+		usage: "refresh an entry asked for shortly before it expires",
 	},
 	{
 		key: keyACLAllow,

@@ -98,6 +98,14 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "admin-token", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_TOKEN"},
 		{flag: "cache-size", wantDefault: "100000", wantType: "int", wantInUsage: "ROOTWALK_CACHE_SIZE"},
 		{flag: "cache-memory", wantDefault: "128MiB", wantType: "string", wantInUsage: "ROOTWALK_CACHE_MEMORY"},
+		{flag: "cache-file", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_CACHE_FILE"},
+		{flag: "cache-min-ttl", wantDefault: "0s", wantType: "string", wantInUsage: "ROOTWALK_CACHE_MIN_TTL"},
+		{flag: "cache-max-ttl", wantDefault: "24h", wantType: "string", wantInUsage: "ROOTWALK_CACHE_MAX_TTL"},
+		{flag: "cache-negative-max-ttl", wantDefault: "1h", wantType: "string", wantInUsage: "ROOTWALK_CACHE_NEGATIVE_MAX_TTL"},
+		{flag: "cache-policy", wantDefault: "lru", wantType: "string", wantInUsage: "ROOTWALK_CACHE_POLICY"},
+		{flag: "cache-serve-stale", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_CACHE_SERVE_STALE"},
+		{flag: "cache-stale-max-age", wantDefault: "24h", wantType: "string", wantInUsage: "ROOTWALK_CACHE_STALE_MAX_AGE"},
+		{flag: "cache-prefetch", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_CACHE_PREFETCH"},
 		{flag: "acl-allow", wantDefault: "[127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7,169.254.0.0/16,fe80::/10]", wantType: "stringSlice", wantInUsage: "ROOTWALK_ACL_ALLOW"},
 		{flag: "acl-deny", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_ACL_DENY"},
 		{flag: "log-level", wantDefault: "info", wantType: "string", wantInUsage: "ROOTWALK_LOG_LEVEL"},
@@ -136,6 +144,9 @@ func TestHelpNamesArguments(t *testing.T) {
 		"--admin-listen ADDR:PORT", "--admin-token T", "--cache-size N", "--cache-memory SIZE",
 		"--acl-allow CIDR", "--log-level LEVEL", "--log-format FORMAT", "--admin ADDR:PORT",
 		"--lab", "start the embedded lab",
+		"--cache-file FILE", "--cache-min-ttl DURATION", "--cache-max-ttl DURATION",
+		"--cache-negative-max-ttl DURATION", "--cache-policy POLICY", "--cache-stale-max-age DURATION",
+		"--cache-serve-stale[=true|false]", "--cache-prefetch[=true|false]",
 	} {
 		t.Run(want, func(t *testing.T) {
 			if !strings.Contains(help, want) {

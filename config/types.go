@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"net/netip"
+	"time"
 )
 
 // Config is the validated, typed configuration of rootwalk. Load returns it;
@@ -104,13 +105,53 @@ type Admin struct {
 // Enabled reports whether the admin API should be served.
 func (a Admin) Enabled() bool { return a.Listen.IsValid() }
 
-// Cache is the cache.* settings. Whichever bound is hit first evicts.
+// Cache is the cache.* settings. Of Size and Memory, whichever bound is hit
+// first evicts. The TTL clamps (MinTTL, MaxTTL, NegativeMaxTTL) are whole
+// seconds, as DNS TTLs are (RFC 2181, section 8): any fraction the user wrote
+// is dropped, and MinTTL <= MaxTTL.
 type Cache struct {
 	// Size is the most entries kept across the caches, at least 1.
 	Size int
 	// Memory is the most bytes kept across the caches, at least 1 MiB.
 	Memory int64
+	// File is where the cache is written on clean shutdown and loaded
+	// from at start, as written by the user; empty means neither. The file
+	// need not exist.
+	File string
+	// MinTTL is the least time an answer is cached: smaller TTLs are
+	// raised to it. At least 0, at most MaxTTL.
+	MinTTL time.Duration
+	// MaxTTL is the most time an answer is cached: larger TTLs are
+	// lowered to it. At least 1s.
+	MaxTTL time.Duration
+	// NegativeMaxTTL is the most time an NXDOMAIN or NODATA answer is
+	// cached (RFC 2308, section 5). At least 1s.
+	NegativeMaxTTL time.Duration
+	// Policy is how the caches choose what to evict.
+	Policy CachePolicy
+	// ServeStale answers from expired entries when no upstream server
+	// answers (RFC 8767).
+	ServeStale bool
+	// StaleMaxAge is how long past its expiry an entry is kept for
+	// ServeStale; 0 keeps nothing stale. At least 0.
+	StaleMaxAge time.Duration
+	// Prefetch refreshes an entry that is asked for shortly before it
+	// expires.
+	Prefetch bool
 }
+
+// CachePolicy is how the caches choose what to evict.
+type CachePolicy string
+
+// The cache policies.
+const (
+	// CacheLRU evicts the least recently used entry.
+	CacheLRU CachePolicy = "lru"
+	// Cache2Q keeps entries used once apart from entries used again, so
+	// that a scan of one-off names does not evict the popular ones
+	// (Johnson and Shasha, "2Q", VLDB 1994).
+	Cache2Q CachePolicy = "2q"
+)
 
 // ACL is the acl.* settings. A client is answered if its address is in some
 // Allow prefix and in no Deny prefix: deny wins.

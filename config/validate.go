@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -25,12 +26,20 @@ const (
 	wantCacheSize   = "an integer of at least 1"
 	wantCacheMemory = "a size of at least 1MiB: bytes, or a number with B, KB, MB, GB (powers of 1000) " +
 		"or KiB, MiB, GiB (powers of 1024), such as 128MiB"
+	wantCacheFile   = "a file path, or empty to keep no cache file"
+	wantDuration    = "a duration of at least 0s" + durationForm
+	wantTTL         = "a duration of at least 1s" + durationForm
+	wantCachePolicy = "lru or 2q"
+
 	wantPrefix    = "CIDR prefixes such as 192.168.0.0/16 or fe80::/10, or IP addresses, as a list"
 	wantZone      = "ZONE=ADDR[:PORT][+ADDR[:PORT]...] entries such as corp.example=10.0.0.53+[fd00::53]:5353, as a list"
 	wantFolder    = "a folder of <zone>.zone master files, or empty"
 	wantLogLevel  = "debug, info, warn or error"
 	wantLogFormat = "text or json"
 )
+
+// durationForm ends the want of every duration setting: how to write one.
+const durationForm = ": a number with a unit h, m, s or ms, such as 30s, 5m, 1h or 1h30m"
 
 // rawConfig is what viper.UnmarshalExact decodes into: one field per
 // setting, left untyped so that build can check every value itself and name
@@ -70,8 +79,16 @@ type rawAdmin struct {
 }
 
 type rawCache struct {
-	Size   any `mapstructure:"size"`
-	Memory any `mapstructure:"memory"`
+	Size           any `mapstructure:"size"`
+	Memory         any `mapstructure:"memory"`
+	File           any `mapstructure:"file"`
+	MinTTL         any `mapstructure:"min_ttl"`
+	MaxTTL         any `mapstructure:"max_ttl"`
+	NegativeMaxTTL any `mapstructure:"negative_max_ttl"`
+	Policy         any `mapstructure:"policy"`
+	ServeStale     any `mapstructure:"serve_stale"`
+	StaleMaxAge    any `mapstructure:"stale_max_age"`
+	Prefetch       any `mapstructure:"prefetch"`
 }
 
 type rawACL struct {
@@ -119,6 +136,16 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.Admin.Token = b.str(keyAdminToken, raw.Admin.Token)
 	cfg.Cache.Size = b.cacheSize(raw.Cache.Size)
 	cfg.Cache.Memory = b.cacheMemory(raw.Cache.Memory)
+	cfg.Cache.File = b.optionalPath(keyCacheFile, raw.Cache.File, wantCacheFile)
+	minTTL, minTTLOK := b.ttl(keyCacheMinTTL, raw.Cache.MinTTL, 0, wantDuration)
+	cfg.Cache.MinTTL = minTTL
+	maxTTL, maxTTLOK := b.ttl(keyCacheMaxTTL, raw.Cache.MaxTTL, time.Second, wantTTL)
+	cfg.Cache.MaxTTL = maxTTL
+	cfg.Cache.NegativeMaxTTL, _ = b.ttl(keyCacheNegTTL, raw.Cache.NegativeMaxTTL, time.Second, wantTTL)
+	cfg.Cache.Policy = b.cachePolicy(raw.Cache.Policy)
+	cfg.Cache.ServeStale = b.bool(keyServeStale, raw.Cache.ServeStale)
+	cfg.Cache.StaleMaxAge, _ = b.duration(keyStaleMaxAge, raw.Cache.StaleMaxAge, 0, wantDuration)
+	cfg.Cache.Prefetch = b.bool(keyPrefetch, raw.Cache.Prefetch)
 	cfg.ACL.Allow = b.prefixes(keyACLAllow, raw.ACL.Allow)
 	cfg.ACL.Deny = b.prefixes(keyACLDeny, raw.ACL.Deny)
 	cfg.Log.Level = b.logLevel(raw.Log.Level)
@@ -128,7 +155,23 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	if cfg.Lab.Enabled && upstreamOK && labPortOK {
 		b.applyLab(cfg, raw.UpstreamPort)
 	}
+	if minTTLOK && maxTTLOK {
+		b.checkTTLOrder(cfg.Cache, raw.Cache.MinTTL, raw.Cache.MaxTTL)
+	}
 	return cfg, b.errs
+}
+
+// checkTTLOrder refuses a cache.min_ttl above cache.max_ttl, which no TTL
+// could satisfy. The error is on cache.min_ttl, since only a min_ttl that
+// someone set can be above any valid max_ttl, and names cache.max_ttl and
+// its value.
+func (b *builder) checkTTLOrder(c Cache, rawMin, rawMax any) {
+	if c.MinTTL <= c.MaxTTL {
+		return
+	}
+	maxText := strings.TrimSpace(text(b.value(keyCacheMaxTTL, rawMax)))
+	b.fail(keyCacheMinTTL, b.value(keyCacheMinTTL, rawMin),
+		fmt.Sprintf("a duration no longer than %s, the value of %s", maxText, keyCacheMaxTTL))
 }
 
 // applyLab points the resolver at the lab: with the lab enabled the
@@ -298,6 +341,48 @@ func (b *builder) cacheMemory(raw any) int64 {
 		return 0
 	}
 	return n
+}
+
+// optionalPath reads a setting naming a file that need not exist yet, or
+// empty for none. Spaces around the path are dropped, as for local_zones.
+func (b *builder) optionalPath(key string, raw any, want string) string {
+	s, _ := b.scalarOf(key, raw, want)
+	return strings.TrimSpace(s)
+}
+
+// duration reads a Go duration of at least least, such as 30s or 1h30m. The
+// second result is false if the value was refused.
+func (b *builder) duration(key string, raw any, least time.Duration, want string) (time.Duration, bool) {
+	s, ok := b.scalarOf(key, raw, want)
+	if !ok {
+		return 0, false
+	}
+	d, ok := parseDuration(s)
+	if !ok || d < least {
+		b.fail(key, s, want)
+		return 0, false
+	}
+	return d, true
+}
+
+// ttl reads a duration that clamps DNS TTLs. TTLs count whole seconds
+// (RFC 2181, section 8), so any fraction is dropped: 1.5s is 1s.
+func (b *builder) ttl(key string, raw any, least time.Duration, want string) (time.Duration, bool) {
+	d, ok := b.duration(key, raw, least, want)
+	return d.Truncate(time.Second), ok
+}
+
+func (b *builder) cachePolicy(raw any) CachePolicy {
+	s, ok := b.scalarOf(keyCachePolicy, raw, wantCachePolicy)
+	if !ok {
+		return CacheLRU
+	}
+	switch p := CachePolicy(strings.ToLower(strings.TrimSpace(s))); p {
+	case CacheLRU, Cache2Q:
+		return p
+	}
+	b.fail(keyCachePolicy, s, wantCachePolicy)
+	return CacheLRU
 }
 
 // prefixes reads a list of CIDR prefixes, reporting each bad item on its

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBadValues checks one bad value per case: Load fails with one line,
@@ -48,6 +49,23 @@ func TestBadValues(t *testing.T) {
 		{name: "cache.memory TiB not accepted", args: []string{"--cache-memory", "1TiB"}, wantKey: keyCacheMemory, wantValue: "1TiB", wantIn: "MiB"},
 		{name: "cache.memory overflows", args: []string{"--cache-memory", "99999999999GiB"}, wantKey: keyCacheMemory, wantValue: "99999999999GiB", wantIn: "MiB"},
 		{name: "cache.memory unit only", args: []string{"--cache-memory", "MiB"}, wantKey: keyCacheMemory, wantValue: "MiB", wantIn: "MiB"},
+		{name: "cache.min_ttl negative", args: []string{"--cache-min-ttl", "-1s"}, wantKey: keyCacheMinTTL, wantValue: "-1s", wantIn: "at least 0s"},
+		{name: "cache.min_ttl without unit", env: []string{"ROOTWALK_CACHE_MIN_TTL=30"}, wantKey: keyCacheMinTTL, wantValue: "30", wantIn: "a number with a unit h, m, s or ms"},
+		{name: "cache.min_ttl garbage", args: []string{"--cache-min-ttl", "soon"}, wantKey: keyCacheMinTTL, wantValue: "soon", wantIn: "such as 30s, 5m, 1h or 1h30m"},
+		{name: "cache.min_ttl empty", env: []string{"ROOTWALK_CACHE_MIN_TTL="}, wantKey: keyCacheMinTTL, wantValue: "", wantIn: "at least 0s"},
+		{name: "cache.max_ttl zero", args: []string{"--cache-max-ttl", "0s"}, wantKey: keyCacheMaxTTL, wantValue: "0s", wantIn: "at least 1s"},
+		{name: "cache.max_ttl below a second", args: []string{"--cache-max-ttl", "999ms"}, wantKey: keyCacheMaxTTL, wantValue: "999ms", wantIn: "at least 1s"},
+		{name: "cache.max_ttl negative", env: []string{"ROOTWALK_CACHE_MAX_TTL=-1h"}, wantKey: keyCacheMaxTTL, wantValue: "-1h", wantIn: "at least 1s"},
+		{name: "cache.max_ttl days are no unit", args: []string{"--cache-max-ttl", "1d"}, wantKey: keyCacheMaxTTL, wantValue: "1d", wantIn: "h, m, s or ms"},
+		{name: "cache.max_ttl overflows", args: []string{"--cache-max-ttl", "3000000h"}, wantKey: keyCacheMaxTTL, wantValue: "3000000h", wantIn: "at least 1s"},
+		{name: "cache.negative_max_ttl bare zero", args: []string{"--cache-negative-max-ttl", "0"}, wantKey: keyCacheNegTTL, wantValue: "0", wantIn: "at least 1s"},
+		{name: "cache.negative_max_ttl space before unit", env: []string{"ROOTWALK_CACHE_NEGATIVE_MAX_TTL=1 h"}, wantKey: keyCacheNegTTL, wantValue: "1 h", wantIn: "at least 1s"},
+		{name: "cache.policy unknown", args: []string{"--cache-policy", "lfu"}, wantKey: keyCachePolicy, wantValue: "lfu", wantIn: "lru or 2q"},
+		{name: "cache.policy empty", env: []string{"ROOTWALK_CACHE_POLICY="}, wantKey: keyCachePolicy, wantValue: "", wantIn: "lru or 2q"},
+		{name: "cache.serve_stale not a bool", env: []string{"ROOTWALK_CACHE_SERVE_STALE=maybe"}, wantKey: keyServeStale, wantValue: "maybe", wantIn: "true or false"},
+		{name: "cache.stale_max_age negative", args: []string{"--cache-stale-max-age", "-1s"}, wantKey: keyStaleMaxAge, wantValue: "-1s", wantIn: "at least 0s"},
+		{name: "cache.stale_max_age garbage", env: []string{"ROOTWALK_CACHE_STALE_MAX_AGE=forever"}, wantKey: keyStaleMaxAge, wantValue: "forever", wantIn: "at least 0s"},
+		{name: "cache.prefetch not a bool", env: []string{"ROOTWALK_CACHE_PREFETCH=sometimes"}, wantKey: keyPrefetch, wantValue: "sometimes", wantIn: "true or false"},
 		{name: "acl.allow prefix too long", args: []string{"--acl-allow", "10.0.0.0/33"}, wantKey: keyACLAllow, wantValue: "10.0.0.0/33", wantIn: "CIDR"},
 		{name: "acl.allow not an address", env: []string{"ROOTWALK_ACL_ALLOW=127.0.0.0/8,banana"}, wantKey: keyACLAllow, wantValue: "banana", wantIn: "CIDR"},
 		{name: "acl.allow zoned address", args: []string{"--acl-allow", "fe80::1%eth0"}, wantKey: keyACLAllow, wantValue: "fe80::1%eth0", wantIn: "CIDR"},
@@ -179,6 +197,131 @@ func TestGoodValues(t *testing.T) {
 			name:  "log.format json",
 			l:     load{args: []string{"--log-format", "json"}},
 			check: func(c *Config) (any, any) { return c.Log.Format, LogJSON },
+		},
+		{
+			name:  "cache.file from flag",
+			l:     load{args: []string{"--cache-file", "/var/lib/rootwalk/cache"}},
+			check: func(c *Config) (any, any) { return c.Cache.File, "/var/lib/rootwalk/cache" },
+		},
+		{
+			name:  "cache.file need not exist",
+			l:     load{env: []string{"ROOTWALK_CACHE_FILE=no/such/folder/cache"}},
+			check: func(c *Config) (any, any) { return c.Cache.File, "no/such/folder/cache" },
+		},
+		{
+			name:  "cache.file empty env over file is off",
+			l:     load{yaml: "cache:\n  file: /tmp/cache\n", env: []string{"ROOTWALK_CACHE_FILE="}},
+			check: func(c *Config) (any, any) { return c.Cache.File, "" },
+		},
+		{
+			name:  "cache.file spaces from YAML dropped",
+			l:     load{yaml: "cache:\n  file: ' cache.bin '\n"},
+			check: func(c *Config) (any, any) { return c.Cache.File, "cache.bin" },
+		},
+		{
+			name:  "cache.min_ttl seconds",
+			l:     load{args: []string{"--cache-min-ttl", "30s"}},
+			check: func(c *Config) (any, any) { return c.Cache.MinTTL, 30 * time.Second },
+		},
+		{
+			name:  "cache.min_ttl combined units",
+			l:     load{env: []string{"ROOTWALK_CACHE_MIN_TTL=1m30s"}},
+			check: func(c *Config) (any, any) { return c.Cache.MinTTL, 90 * time.Second },
+		},
+		{
+			name:  "cache.min_ttl YAML bare zero",
+			l:     load{yaml: "cache:\n  min_ttl: 0\n"},
+			check: func(c *Config) (any, any) { return c.Cache.MinTTL, time.Duration(0) },
+		},
+		{
+			name:  "cache.min_ttl fraction dropped",
+			l:     load{args: []string{"--cache-min-ttl", "1.9s"}},
+			check: func(c *Config) (any, any) { return c.Cache.MinTTL, time.Second },
+		},
+		{
+			name:  "cache.min_ttl below a second is zero",
+			l:     load{args: []string{"--cache-min-ttl", "500ms"}},
+			check: func(c *Config) (any, any) { return c.Cache.MinTTL, time.Duration(0) },
+		},
+		{
+			name:  "cache.max_ttl one second",
+			l:     load{args: []string{"--cache-max-ttl", "1s"}},
+			check: func(c *Config) (any, any) { return c.Cache.MaxTTL, time.Second },
+		},
+		{
+			name:  "cache.max_ttl fraction dropped",
+			l:     load{env: []string{"ROOTWALK_CACHE_MAX_TTL=1500ms"}},
+			check: func(c *Config) (any, any) { return c.Cache.MaxTTL, time.Second },
+		},
+		{
+			name:  "cache.max_ttl fractional hours",
+			l:     load{yaml: "cache:\n  max_ttl: 1.5h\n"},
+			check: func(c *Config) (any, any) { return c.Cache.MaxTTL, 90 * time.Minute },
+		},
+		{
+			name:  "cache.max_ttl with spaces",
+			l:     load{env: []string{"ROOTWALK_CACHE_MAX_TTL= 2h "}},
+			check: func(c *Config) (any, any) { return c.Cache.MaxTTL, 2 * time.Hour },
+		},
+		{
+			name:  "cache.negative_max_ttl one second",
+			l:     load{args: []string{"--cache-negative-max-ttl", "1s"}},
+			check: func(c *Config) (any, any) { return c.Cache.NegativeMaxTTL, time.Second },
+		},
+		{
+			name:  "cache.negative_max_ttl from YAML",
+			l:     load{yaml: "cache:\n  negative_max_ttl: 5m\n"},
+			check: func(c *Config) (any, any) { return c.Cache.NegativeMaxTTL, 5 * time.Minute },
+		},
+		{
+			name:  "cache.policy 2q",
+			l:     load{args: []string{"--cache-policy", "2q"}},
+			check: func(c *Config) (any, any) { return c.Cache.Policy, Cache2Q },
+		},
+		{
+			name:  "cache.policy upper case",
+			l:     load{env: []string{"ROOTWALK_CACHE_POLICY=2Q"}},
+			check: func(c *Config) (any, any) { return c.Cache.Policy, Cache2Q },
+		},
+		{
+			name:  "cache.policy LRU with spaces from YAML",
+			l:     load{yaml: "cache:\n  policy: ' LRU '\n"},
+			check: func(c *Config) (any, any) { return c.Cache.Policy, CacheLRU },
+		},
+		{
+			name:  "cache.serve_stale off by flag",
+			l:     load{args: []string{"--cache-serve-stale=false"}},
+			check: func(c *Config) (any, any) { return c.Cache.ServeStale, false },
+		},
+		{
+			name:  "cache.serve_stale off by env",
+			l:     load{env: []string{"ROOTWALK_CACHE_SERVE_STALE=no"}},
+			check: func(c *Config) (any, any) { return c.Cache.ServeStale, false },
+		},
+		{
+			name:  "cache.stale_max_age zero with serve_stale on",
+			l:     load{args: []string{"--cache-serve-stale", "--cache-stale-max-age", "0s"}},
+			check: func(c *Config) (any, any) { return c.Cache.StaleMaxAge, time.Duration(0) },
+		},
+		{
+			name:  "cache.stale_max_age keeps its fraction",
+			l:     load{env: []string{"ROOTWALK_CACHE_STALE_MAX_AGE=1.5s"}},
+			check: func(c *Config) (any, any) { return c.Cache.StaleMaxAge, 1500 * time.Millisecond },
+		},
+		{
+			name:  "cache.stale_max_age from YAML",
+			l:     load{yaml: "cache:\n  stale_max_age: 72h\n"},
+			check: func(c *Config) (any, any) { return c.Cache.StaleMaxAge, 72 * time.Hour },
+		},
+		{
+			name:  "cache.prefetch off by env",
+			l:     load{env: []string{"ROOTWALK_CACHE_PREFETCH=0"}},
+			check: func(c *Config) (any, any) { return c.Cache.Prefetch, false },
+		},
+		{
+			name:  "cache.prefetch off by YAML",
+			l:     load{yaml: "cache:\n  prefetch: false\n"},
+			check: func(c *Config) (any, any) { return c.Cache.Prefetch, false },
 		},
 		{
 			name:  "YAML keys are case-insensitive",
@@ -352,6 +495,94 @@ func TestLab(t *testing.T) {
 			}
 			if cfg.Lab.Enabled && cfg.RootHints != (RootHints{Kind: HintsLab}) {
 				t.Errorf("got root hints %+v with the lab, want the lab's", cfg.RootHints)
+			}
+		})
+	}
+}
+
+// TestCacheTTLOrder checks that cache.min_ttl may not exceed cache.max_ttl,
+// whichever layers set them, and that the error names both keys.
+func TestCacheTTLOrder(t *testing.T) {
+	tests := []struct {
+		name    string
+		l       load
+		wantMin time.Duration
+		wantMax time.Duration
+		wantErr string // the only error line's prefix, if one is expected
+	}{
+		{name: "equal", l: load{args: []string{"--cache-min-ttl", "1h", "--cache-max-ttl", "1h"}}, wantMin: time.Hour, wantMax: time.Hour},
+		{name: "equal in whole seconds", l: load{args: []string{"--cache-min-ttl", "1.9s", "--cache-max-ttl", "1.2s"}}, wantMin: time.Second, wantMax: time.Second},
+		{name: "max lowered, min still below", l: load{env: []string{"ROOTWALK_CACHE_MAX_TTL=1s"}}, wantMin: 0, wantMax: time.Second},
+		{
+			name:    "min above the default max",
+			l:       load{args: []string{"--cache-min-ttl", "48h"}},
+			wantErr: `cache.min_ttl: "48h" is not valid; want a duration no longer than 24h, the value of cache.max_ttl (from --cache-min-ttl)`,
+		},
+		{
+			name:    "min and max from the environment",
+			l:       load{env: []string{"ROOTWALK_CACHE_MIN_TTL=2h", "ROOTWALK_CACHE_MAX_TTL=1h"}},
+			wantErr: `cache.min_ttl: "2h" is not valid; want a duration no longer than 1h, the value of cache.max_ttl (from ROOTWALK_CACHE_MIN_TTL)`,
+		},
+		{
+			name:    "min from file, max from flag",
+			l:       load{yaml: "cache:\n  min_ttl: 10m\n", args: []string{"--cache-max-ttl", "5m"}},
+			wantErr: `cache.min_ttl: "10m" is not valid; want a duration no longer than 5m, the value of cache.max_ttl (from `,
+		},
+		{
+			name:    "bad max is the only error",
+			l:       load{args: []string{"--cache-min-ttl", "48h", "--cache-max-ttl", "0s"}},
+			wantErr: `cache.max_ttl: "0s" is not valid; want a duration of at least 1s`,
+		},
+		{
+			name:    "bad min is the only error",
+			l:       load{args: []string{"--cache-min-ttl", "-48h", "--cache-max-ttl", "1h"}},
+			wantErr: `cache.min_ttl: "-48h" is not valid; want a duration of at least 0s`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.wantErr != "" {
+				err := loadErr(t, tc.l)
+				if lines := errLines(err); len(lines) != 1 || !strings.HasPrefix(lines[0], tc.wantErr) {
+					t.Errorf("got error:\n%v\nwant one line starting %q", err, tc.wantErr)
+				}
+				return
+			}
+			cfg := mustLoad(t, tc.l)
+			if cfg.Cache.MinTTL != tc.wantMin || cfg.Cache.MaxTTL != tc.wantMax {
+				t.Errorf("got min_ttl %v max_ttl %v, want %v and %v", cfg.Cache.MinTTL, cfg.Cache.MaxTTL, tc.wantMin, tc.wantMax)
+			}
+		})
+	}
+}
+
+func TestParseDurationDirect(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   time.Duration
+		wantOK bool
+	}{
+		{in: "0", want: 0, wantOK: true},
+		{in: "0s", want: 0, wantOK: true},
+		{in: "-0s", want: 0, wantOK: true},
+		{in: "30s", want: 30 * time.Second, wantOK: true},
+		{in: "1h30m", want: 90 * time.Minute, wantOK: true},
+		{in: "24h", want: 24 * time.Hour, wantOK: true},
+		{in: "250ms", want: 250 * time.Millisecond, wantOK: true},
+		{in: " 5m ", want: 5 * time.Minute, wantOK: true},
+		{in: "", wantOK: false},
+		{in: "30", wantOK: false},
+		{in: "-1s", wantOK: false},
+		{in: "1d", wantOK: false},
+		{in: "s", wantOK: false},
+		{in: "1e3s", wantOK: false},
+		{in: "9999999999h", wantOK: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, ok := parseDuration(tc.in)
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("parseDuration(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.wantOK)
 			}
 		})
 	}

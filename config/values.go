@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 )
@@ -100,6 +101,16 @@ func parseAddrPort(s string) (netip.AddrPort, bool) {
 		return netip.AddrPort{}, false
 	}
 	return ap, true
+}
+
+// parseDuration reads a duration as time.ParseDuration does (30s, 5m,
+// 1h30m, 1.5h, or a bare 0) and refuses a negative one.
+func parseDuration(s string) (time.Duration, bool) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d < 0 {
+		return 0, false
+	}
+	return d, true
 }
 
 // sizeSyntax is what parseBytes accepts before handing the text to
