@@ -2,11 +2,8 @@ package cache
 
 import (
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/miekg/dns"
 )
 
@@ -22,85 +19,72 @@ const (
 	// DefaultNegativeMaxTTL caps negative entries; RFC 2308 section 5
 	// suggests one to three hours.
 	DefaultNegativeMaxTTL = time.Hour
+	// StaleTTL is the TTL of a stale answer (RFC 8767 section 4).
+	StaleTTL = 30
+	// maxShards is how many shards each store has, unless the entry bound
+	// is so small that shards would hold too few entries each.
+	maxShards = 16
+	// minShardEntries is the fewest entries a shard is made for.
+	minShardEntries = 64
+	// prefetchShare: an entry asked for in the last 1/prefetchShare of
+	// its TTL should be refreshed (as Unbound's prefetch: 10%).
+	prefetchShare = 10
 )
 
 // Options configures a Cache. The zero value is usable and means the defaults.
 type Options struct {
 	MaxEntries     int           // at most this many entries; 0: DefaultMaxEntries
 	MaxBytes       int64         // at most this many estimated bytes; 0: DefaultMaxBytes
+	MinTTL         time.Duration // nothing cached is kept for less, TTL 0 aside
 	MaxTTL         time.Duration // longest time an entry is kept; 0: DefaultMaxTTL
 	NegativeMaxTTL time.Duration // longest time a negative entry is kept; 0: DefaultNegativeMaxTTL
+	Policy         Policy        // which entry a bound evicts; "": LRU
+	// StaleMaxAge is how long an expired answer is kept to be served
+	// stale (RFC 8767) when its authorities cannot be reached; 0 keeps
+	// nothing past its TTL.
+	StaleMaxAge time.Duration
 }
 
-// Stats are the cache's counters since it was created, per kind of entry.
+// Stats are the cache's counters since it was created.
 type Stats struct {
-	Bytes       int64 // estimated bytes held now, all kinds
-	Answers     KindStats
-	Delegations KindStats
-	NameErrors  KindStats
+	Entries    int   // held now, all kinds
+	Bytes      int64 // estimated bytes held now, all kinds
+	Answers    KindStats
+	NameErrors KindStats
+	RRsets     KindStats
 }
 
-// KindStats counts one kind of entry. The resolver looks up a delegation
-// once per ancestor of a name until it finds one, so delegation misses
-// are many by design; the hit ratio operators watch is the answers'.
+// KindStats counts one kind of entry. Answers are replies to questions
+// (negative ones too); NameErrors say a name does not exist, whatever
+// the type; RRsets hold single record sets with their trust, and answer
+// what Answers do not hold when their trust allows, and delegations.
 type KindStats struct {
-	Entries   int // held now
-	Hits      uint64
-	Misses    uint64 // includes finding only an expired entry
-	Inserts   uint64
-	Evictions uint64 // live entries pushed out by the entry or byte bound
-	Expired   uint64 // entries removed because their TTL ran out
+	Entries    int // held now
+	Hits       uint64
+	Misses     uint64
+	Stale      uint64 // stale answers served (Answers only)
+	Prefetches uint64 // refreshes asked for before expiry (Answers only)
+	Inserts    uint64
+	Evictions  uint64 // live entries pushed out by the entry or byte bound
+	Expired    uint64 // entries removed because their TTL (and stale window) ran out
+	Refused    uint64 // updates refused because the cached data was more trusted
+	Flushed    uint64 // entries removed by an operator
 }
 
-// kind keeps answers and delegations apart in the key space.
-type kind uint8
-
-const (
-	kindAnswer     kind = iota
-	kindDelegation      // a zone cut: NS and glue from the parent
-	kindNameError       // a name that does not exist, whatever the type
-	kinds               // how many kinds there are
-)
-
-// key identifies an entry. Names are stored lower-cased (RFC 4343).
-type key struct {
-	name  string
-	qtype uint16
-	class uint16
-	kind  kind
-}
-
-type entry struct {
-	msg     *dns.Msg
-	stored  time.Time
-	expires time.Time
-	size    int64
-}
-
-// Cache is a TTL-aware LRU of answers and delegations.
+// Cache is a TTL-aware cache of answers and RRsets, in two stores: the
+// messages (whole replies, for fast answers) and the RRsets (with their
+// trust, for delegations and for answers pieced together). Each store has
+// half of the bounds. It is safe for concurrent use.
 type Cache struct {
-	opts Options
-
-	mu    sync.Mutex
-	lru   *simplelru.LRU[key, *entry]
-	bytes int64
-	kinds [kinds]KindStats // by kind; Entries kept up to date
-	// removal says why the LRU is letting go of entries, for onRemove.
-	removal removal
+	opts   Options
+	msgs   *store // answers and name errors
+	rrsets *store
 }
-
-// removal is why an entry leaves the cache.
-type removal uint8
-
-const (
-	removedEvicted  removal = iota // pushed out by a bound
-	removedExpired                 // its TTL ran out
-	removedReplaced                // a new entry took its key
-)
 
 // New returns an empty cache bounded as opts says.
 func New(opts Options) (*Cache, error) {
-	if opts.MaxEntries < 0 || opts.MaxBytes < 0 || opts.MaxTTL < 0 || opts.NegativeMaxTTL < 0 {
+	if opts.MaxEntries < 0 || opts.MaxBytes < 0 || opts.MinTTL < 0 || opts.MaxTTL < 0 ||
+		opts.NegativeMaxTTL < 0 || opts.StaleMaxAge < 0 {
 		return nil, fmt.Errorf("new cache: negative bound in %+v", opts)
 	}
 	if opts.MaxEntries == 0 {
@@ -115,41 +99,89 @@ func New(opts Options) (*Cache, error) {
 	if opts.NegativeMaxTTL == 0 {
 		opts.NegativeMaxTTL = DefaultNegativeMaxTTL
 	}
+	if opts.MinTTL > opts.MaxTTL {
+		return nil, fmt.Errorf("new cache: min TTL %v above max TTL %v", opts.MinTTL, opts.MaxTTL)
+	}
+	if opts.Policy == "" {
+		opts.Policy = LRU
+	}
+	entries, bytes := max(1, opts.MaxEntries/2), max(1, opts.MaxBytes/2)
+	shards := min(maxShards, max(1, entries/minShardEntries))
 	c := &Cache{opts: opts}
-	lru, err := simplelru.NewLRU(opts.MaxEntries, c.onRemove)
-	if err != nil {
+	var err error
+	if c.msgs, err = newStore(shards, entries, bytes, opts.Policy, opts.StaleMaxAge); err != nil {
 		return nil, fmt.Errorf("new cache: %w", err)
 	}
-	c.lru = lru
+	if c.rrsets, err = newStore(shards, entries, bytes, opts.Policy, 0); err != nil {
+		return nil, fmt.Errorf("new cache: %w", err)
+	}
 	return c, nil
 }
 
-// onRemove runs, with c.mu held, whenever the LRU lets go of an entry;
-// c.removal says why.
-func (c *Cache) onRemove(k key, e *entry) {
-	c.bytes -= e.size
-	ks := &c.kinds[k.kind]
-	ks.Entries--
-	switch c.removal {
-	case removedEvicted:
-		ks.Evictions++
-	case removedExpired:
-		ks.Expired++
+// Answer returns the cached reply to q, with remaining TTLs, if a fresh
+// one is held: a whole reply, or else q's RRset, or its CNAME, when it was
+// learned from an answer (for queries without DNSSEC bits). refresh is true, for one caller only, when the
+// entry is in the last tenth of its TTL: that caller should refresh it
+// now (prefetch), before it expires for everyone.
+func (c *Cache) Answer(q Query, now time.Time) (m *dns.Msg, refresh, ok bool) {
+	k := answerKey(q)
+	e, st := c.msgs.get(k, now)
+	if st == fresh {
+		if e.expires.Sub(now)*prefetchShare <= time.Duration(e.ttl)*time.Second && e.refreshing.CompareAndSwap(false, true) {
+			c.msgs.count(k, countPrefetch)
+			refresh = true
+		}
+		return remaining(e, now), refresh, true
 	}
+	if m, ok := c.answerFromRRsets(q, now); ok {
+		c.msgs.count(k, countHit)
+		return m, false, true
+	}
+	c.msgs.count(k, countMiss)
+	return nil, false, false
 }
 
-// Answer returns the cached reply to q, with remaining TTLs, if there is one.
-func (c *Cache) Answer(q dns.Question, now time.Time) (*dns.Msg, bool) {
-	return c.get(key{name: canonical(q.Name), qtype: q.Qtype, class: q.Qclass, kind: kindAnswer}, now)
+// answerFromRRsets builds a reply to q from an RRset trusted enough to
+// answer: q's own, or the CNAME at its name. RRsets carry no DNSSEC
+// status, so they answer only queries without the DNSSEC bits.
+func (c *Cache) answerFromRRsets(q Query, now time.Time) (*dns.Msg, bool) {
+	if q.DO || q.CD {
+		return nil, false
+	}
+	types := []uint16{q.Qtype, dns.TypeCNAME}
+	if q.Qtype == dns.TypeCNAME || q.Qtype == dns.TypeANY {
+		types = types[:1]
+	}
+	for _, t := range types {
+		if e, ok := c.rrsets.touch(rrsetKey(q.Name, t, q.Qclass), now); ok && e.trust.answers() {
+			m := &dns.Msg{Answer: remaining(e, now).Answer}
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// StaleAnswer returns the reply to q that has expired but is still within
+// the stale window, with every TTL set to StaleTTL (RFC 8767): for when
+// q's authorities cannot be reached.
+func (c *Cache) StaleAnswer(q Query, now time.Time) (*dns.Msg, bool) {
+	e, ok := c.msgs.getStale(answerKey(q), now)
+	if !ok {
+		return nil, false
+	}
+	m := e.msg.Copy()
+	setTTLs(m, StaleTTL)
+	return m, true
 }
 
 // StoreAnswer caches m as the reply to q and returns the reply as the
-// cache will serve it (a copy, with TTLs capped by the cache's limits), so
-// that the first client sees the same TTLs as the next one. Replies that
-// must not be cached are returned as they are: truncated ones, rcodes
-// other than NOERROR and NXDOMAIN, negative ones without an SOA, and those
-// whose smallest TTL is zero.
-func (c *Cache) StoreAnswer(q dns.Question, m *dns.Msg, now time.Time) *dns.Msg {
+// cache will serve it (a copy, with TTLs clamped by the cache's limits),
+// so that the first client sees the same TTLs as the next one. The
+// RRsets of m are cached too, trusted as the section they came in and m's
+// AA bit say, unless q set CD. Replies that must not be cached are returned as they are:
+// truncated ones, rcodes other than NOERROR and NXDOMAIN, negative ones
+// without an SOA, and those whose smallest TTL is zero.
+func (c *Cache) StoreAnswer(q Query, m *dns.Msg, now time.Time) *dns.Msg {
 	if m.Truncated || (m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError) {
 		return m
 	}
@@ -157,31 +189,26 @@ func (c *Cache) StoreAnswer(q dns.Question, m *dns.Msg, now time.Time) *dns.Msg 
 	if !ok {
 		return m
 	}
-	e := c.put(key{name: canonical(q.Name), qtype: q.Qtype, class: q.Qclass, kind: kindAnswer}, m, ttl, now)
-	return withRemainingTTL(e, now)
-}
-
-// Delegation returns the cached delegation (NS RRset in the authority
-// section, glue in the additional section) for exactly the zone named.
-func (c *Cache) Delegation(zone string, now time.Time) (*dns.Msg, bool) {
-	return c.get(key{name: canonical(zone), qtype: dns.TypeNS, class: dns.ClassINET, kind: kindDelegation}, now)
-}
-
-// StoreDelegation caches the referral m (NS RRset for zone in the authority
-// section, glue in the additional section) as the delegation of zone.
-func (c *Cache) StoreDelegation(zone string, m *dns.Msg, now time.Time) {
-	ttl, ok := minTTL(m.Ns, m.Extra)
-	if !ok || ttl == 0 {
-		return
+	if !q.CD {
+		// What a CD query got was not validated: it stays with its key.
+		c.storeRRsets(m, now)
 	}
-	c.put(key{name: canonical(zone), qtype: dns.TypeNS, class: dns.ClassINET, kind: kindDelegation}, m, clamp(ttl, c.opts.MaxTTL), now)
+	e := newEntry(m, ttl, now)
+	c.msgs.put(answerKey(q), e, now, nil)
+	return remaining(e, now)
 }
 
 // NameError returns the cached NXDOMAIN for exactly name: the name does
 // not exist, whatever the type asked (RFC 2308 section 5), nor anything
 // below it (RFC 8020). The SOA is in the authority section.
 func (c *Cache) NameError(name string, now time.Time) (*dns.Msg, bool) {
-	return c.get(key{name: canonical(name), class: dns.ClassINET, kind: kindNameError}, now)
+	k := nameErrorKey(name, dns.ClassINET)
+	e, st := c.msgs.get(k, now)
+	if st != fresh {
+		c.msgs.count(k, countMiss)
+		return nil, false
+	}
+	return remaining(e, now), true
 }
 
 // StoreNameError caches m, an NXDOMAIN with its SOA, as the proof that name
@@ -194,175 +221,106 @@ func (c *Cache) StoreNameError(name string, m *dns.Msg, now time.Time) {
 	if !ok {
 		return
 	}
-	c.put(key{name: canonical(name), class: dns.ClassINET, kind: kindNameError}, m, ttl, now)
+	c.msgs.put(nameErrorKey(name, dns.ClassINET), newEntry(m, ttl, now), now, nil)
+}
+
+// Delegation returns the delegation of exactly zone as a referral: its NS
+// RRset in the authority section and whatever addresses of those servers
+// are cached, at any trust, in the additional section.
+func (c *Cache) Delegation(zone string, now time.Time) (*dns.Msg, bool) {
+	k := rrsetKey(zone, dns.TypeNS, dns.ClassINET)
+	e, st := c.rrsets.get(k, now)
+	if st != fresh {
+		c.rrsets.count(k, countMiss)
+		return nil, false
+	}
+	m := &dns.Msg{Ns: remaining(e, now).Answer}
+	for _, rr := range m.Ns {
+		ns, ok := rr.(*dns.NS)
+		if !ok {
+			continue
+		}
+		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			if a, ok := c.rrsets.touch(rrsetKey(ns.Ns, t, dns.ClassINET), now); ok {
+				m.Extra = append(m.Extra, remaining(a, now).Answer...)
+			}
+		}
+	}
+	return m, true
+}
+
+// StoreDelegation caches the referral m: its NS RRset for zone in the
+// authority section and the glue in the additional section, at the trust
+// of a non-authoritative reply's sections, whatever m's AA bit says (some
+// servers set it on referrals).
+func (c *Cache) StoreDelegation(zone string, m *dns.Msg, now time.Time) {
+	ref := &dns.Msg{Ns: m.Ns, Extra: m.Extra}
+	c.storeRRsets(ref, now)
 }
 
 // Stats returns a snapshot of the counters.
 func (c *Cache) Stats() Stats {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return Stats{Bytes: c.bytes, Answers: c.kinds[kindAnswer], Delegations: c.kinds[kindDelegation], NameErrors: c.kinds[kindNameError]}
+	var per [kinds]KindStats
+	bytes := c.msgs.stats(&per) + c.rrsets.stats(&per)
+	s := Stats{Bytes: bytes, Answers: per[kindAnswer], NameErrors: per[kindNameError], RRsets: per[kindRRset]}
+	s.Entries = s.Answers.Entries + s.NameErrors.Entries + s.RRsets.Entries
+	return s
 }
 
-func (c *Cache) get(k key, now time.Time) (*dns.Msg, bool) {
-	c.mu.Lock()
-	ks := &c.kinds[k.kind]
-	e, ok := c.lru.Get(k)
-	if ok && !now.Before(e.expires) {
-		c.removal = removedExpired
-		c.lru.Remove(k)
-		ok = false
-	}
-	if !ok {
-		ks.Misses++
-		c.mu.Unlock()
-		return nil, false
-	}
-	ks.Hits++
-	c.mu.Unlock()
-	// The stored message is never modified after put, so copying it
-	// outside the lock is safe.
-	return withRemainingTTL(e, now), true
-}
-
-func (c *Cache) put(k key, m *dns.Msg, ttl uint32, now time.Time) *entry {
+func newEntry(m *dns.Msg, ttl uint32, now time.Time) *entry {
 	stored := m.Copy()
-	capTTLs(stored, ttl)
-	e := &entry{
+	setTTLs(stored, ttl)
+	return &entry{
 		msg:     stored,
 		stored:  now,
 		expires: now.Add(time.Duration(ttl) * time.Second),
+		ttl:     ttl,
 		size:    estimateSize(stored),
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	// Remove first so the byte count of a replaced entry is released.
-	c.removal = removedReplaced
-	c.lru.Remove(k)
-	c.removal = removedEvicted
-	c.lru.Add(k, e)
-	c.bytes += e.size
-	c.kinds[k.kind].Inserts++
-	c.kinds[k.kind].Entries++
-	for c.bytes > c.opts.MaxBytes && c.lru.Len() > 1 {
-		if _, _, ok := c.lru.RemoveOldest(); !ok {
-			break
-		}
-	}
-	return e
 }
 
-// answerTTL is how long m may be cached as an answer, and whether it may be
-// cached at all.
-func (c *Cache) answerTTL(m *dns.Msg) (uint32, bool) {
-	negative := m.Rcode == dns.RcodeNameError || len(m.Answer) == 0
-	if !negative {
-		ttl, ok := minTTL(m.Answer, m.Ns)
-		if !ok || ttl == 0 {
-			return 0, false
+// storeRRsets caches each RRset of m at the trust of its section, unless
+// a more trusted copy is cached and fresh.
+func (c *Cache) storeRRsets(m *dns.Msg, now time.Time) {
+	for section, rrs := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		trust := sectionTrust(m, section)
+		for _, set := range rrsets(rrs) {
+			ttl, ok := minTTL(set)
+			if !ok || ttl == 0 {
+				continue
+			}
+			ttl = c.clamp(ttl, c.opts.MaxTTL)
+			h := set[0].Header()
+			e := newEntry(&dns.Msg{Answer: set}, ttl, now)
+			e.trust = trust
+			c.rrsets.put(rrsetKey(h.Name, h.Rrtype, h.Class), e, now, func(old *entry) bool {
+				return trust >= old.trust
+			})
 		}
-		return clamp(ttl, c.opts.MaxTTL), true
 	}
-	soa := findSOA(m.Ns)
-	if soa == nil {
-		return 0, false // RFC 2308 section 5: no SOA, no negative caching
-	}
-	ttl := min(soa.Hdr.Ttl, soa.Minttl)
-	// Records in the answer section (a CNAME chain leading to the
-	// negative answer) bound the entry too.
-	if chain, ok := minTTL(m.Answer); ok {
-		ttl = min(ttl, chain)
-	}
-	if ttl == 0 {
-		return 0, false
-	}
-	return clamp(ttl, c.opts.NegativeMaxTTL), true
 }
 
-func findSOA(rrs []dns.RR) *dns.SOA {
+// rrsets groups records by name, type and class, keeping their order;
+// OPT pseudo-records are left out.
+func rrsets(rrs []dns.RR) [][]dns.RR {
+	var sets [][]dns.RR
 	for _, rr := range rrs {
-		if soa, ok := rr.(*dns.SOA); ok {
-			return soa
+		h := rr.Header()
+		if h.Rrtype == dns.TypeOPT {
+			continue
 		}
-	}
-	return nil
-}
-
-// minTTL is the smallest TTL in the given sections, ignoring OPT
-// pseudo-records; ok is false when there are no records.
-func minTTL(sections ...[]dns.RR) (ttl uint32, ok bool) {
-	for _, rrs := range sections {
-		for _, rr := range rrs {
-			h := rr.Header()
-			if h.Rrtype == dns.TypeOPT {
-				continue
-			}
-			if !ok || h.Ttl < ttl {
-				ttl, ok = h.Ttl, true
+		found := false
+		for i, set := range sets {
+			f := set[0].Header()
+			if f.Rrtype == h.Rrtype && f.Class == h.Class && canonical(f.Name) == canonical(h.Name) {
+				sets[i] = append(set, rr)
+				found = true
+				break
 			}
 		}
-	}
-	return ttl, ok
-}
-
-func clamp(ttl uint32, limit time.Duration) uint32 {
-	return min(ttl, uint32(limit/time.Second))
-}
-
-// capTTLs lowers every TTL in m to at most ttl, so that no record outlives
-// the entry that holds it.
-func capTTLs(m *dns.Msg, ttl uint32) {
-	for _, rrs := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-		for _, rr := range rrs {
-			if h := rr.Header(); h.Rrtype != dns.TypeOPT && h.Ttl > ttl {
-				h.Ttl = ttl
-			}
+		if !found {
+			sets = append(sets, []dns.RR{rr})
 		}
 	}
-}
-
-// withRemainingTTL returns a copy of e's message with every TTL reduced by
-// the whole seconds elapsed since it was stored.
-func withRemainingTTL(e *entry, now time.Time) *dns.Msg {
-	m := e.msg.Copy()
-	elapsed := uint32(now.Sub(e.stored) / time.Second)
-	for _, rrs := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-		for _, rr := range rrs {
-			h := rr.Header()
-			if h.Rrtype == dns.TypeOPT {
-				continue
-			}
-			if h.Ttl > elapsed {
-				h.Ttl -= elapsed
-			} else {
-				h.Ttl = 0
-			}
-		}
-	}
-	return m
-}
-
-// entryOverhead approximates the bytes an entry costs beyond its records:
-// the LRU element, the key, the entry and the dns.Msg header.
-const entryOverhead = 320
-
-// rrOverhead approximates the bytes of one decoded record beyond its wire
-// form: the RR_Header, the interface value and the slice slot.
-const rrOverhead = 96
-
-// estimateSize approximates the memory an entry holds. It is an estimate
-// (decoded records are larger than their wire form), good enough to make
-// cache.memory a real bound.
-func estimateSize(m *dns.Msg) int64 {
-	size := int64(entryOverhead)
-	for _, rrs := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
-		for _, rr := range rrs {
-			size += int64(dns.Len(rr)) + rrOverhead
-		}
-	}
-	return size
-}
-
-func canonical(name string) string {
-	return strings.ToLower(dns.Fqdn(name))
+	return sets
 }

@@ -271,7 +271,7 @@ func (w *walk) prime(ctx context.Context) error {
 			continue
 		}
 		now := w.r.clock.Now()
-		_ = w.cache.storeAnswer(q, out.msg, now) // the priming answer goes to no client
+		_ = w.cache.storeAnswer(Query{Question: q}, out.msg, now) // the priming answer goes to no client
 		w.cache.storeDelegation(root, now)
 		return nil
 	}

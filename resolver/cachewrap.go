@@ -10,14 +10,21 @@ import (
 // no Cache configured, every lookup misses and every store is dropped.
 type optionalCache struct{ c Cache }
 
-func (o optionalCache) lookupAnswer(q dns.Question, now time.Time) (*dns.Msg, bool) {
+func (o optionalCache) lookupAnswer(q Query, now time.Time) (m *dns.Msg, refresh, ok bool) {
 	if o.c == nil {
-		return nil, false
+		return nil, false, false
 	}
 	return o.c.Answer(q, now)
 }
 
-func (o optionalCache) storeAnswer(q dns.Question, m *dns.Msg, now time.Time) *dns.Msg {
+func (o optionalCache) staleAnswer(q Query, now time.Time) (*dns.Msg, bool) {
+	if o.c == nil {
+		return nil, false
+	}
+	return o.c.StaleAnswer(q, now)
+}
+
+func (o optionalCache) storeAnswer(q Query, m *dns.Msg, now time.Time) *dns.Msg {
 	if o.c == nil {
 		return m
 	}

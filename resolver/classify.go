@@ -63,6 +63,7 @@ func classify(reply *dns.Msg, q dns.Question, zone string) outcome {
 	soa := negativeSOA(reply.Ns, end, zone)
 	msg := &dns.Msg{Answer: answer}
 	msg.Rcode = reply.Rcode
+	msg.Authoritative = reply.Authoritative // how far the cache trusts it
 	if soa != nil {
 		msg.Ns = []dns.RR{soa}
 	}

@@ -67,6 +67,20 @@ func delegationFromMsg(zone string, m *dns.Msg) *delegation {
 	return newDelegation(zone, m.Ns, m.Extra)
 }
 
+// reachable reports whether the delegation can be followed without going
+// through itself: some server has an address, or has a name outside the
+// zone whose address can be looked up elsewhere. A cached NS RRset whose
+// in-zone servers' addresses have expired or been evicted is not: its
+// parent must be asked for the glue again.
+func (d *delegation) reachable() bool {
+	for _, s := range d.servers {
+		if len(s.Addrs) > 0 || !dns.IsSubDomain(d.zone, s.Name) {
+			return true
+		}
+	}
+	return false
+}
+
 // addrOf returns the address an A or AAAA record holds.
 func addrOf(rr dns.RR) (netip.Addr, bool) {
 	switch rr := rr.(type) {

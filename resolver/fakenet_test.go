@@ -118,8 +118,10 @@ func failure(rcode int) *dns.Msg {
 // mapCache is a minimal Cache for resolver tests: exact keys, whole
 // seconds, no bounds.
 type mapCache struct {
-	mu      sync.Mutex
-	entries map[string]cached
+	mu       sync.Mutex
+	entries  map[string]cached
+	staleFor time.Duration // how long expired answers are kept to serve stale
+	refresh  map[string]bool
 }
 
 type cached struct {
@@ -128,7 +130,9 @@ type cached struct {
 	expires time.Time
 }
 
-func newMapCache() *mapCache { return &mapCache{entries: make(map[string]cached)} }
+func newMapCache() *mapCache {
+	return &mapCache{entries: make(map[string]cached), refresh: make(map[string]bool)}
+}
 
 func (c *mapCache) get(k string, now time.Time) (*dns.Msg, bool) {
 	c.mu.Lock()
@@ -151,14 +155,52 @@ func (c *mapCache) put(k string, m *dns.Msg, now time.Time) *dns.Msg {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries[k] = cached{msg: m.Copy(), stored: now, expires: now.Add(time.Duration(ttl) * time.Second)}
+	delete(c.refresh, k)
 	return m
 }
 
-func (c *mapCache) Answer(q dns.Question, now time.Time) (*dns.Msg, bool) {
-	return c.get("a "+canonical(q.Name)+" "+dns.TypeToString[q.Qtype], now)
+func answerKey(q Query) string {
+	k := "a " + canonical(q.Name) + " " + dns.TypeToString[q.Qtype]
+	if q.DO {
+		k += " do"
+	}
+	if q.CD {
+		k += " cd"
+	}
+	return k
 }
-func (c *mapCache) StoreAnswer(q dns.Question, m *dns.Msg, now time.Time) *dns.Msg {
-	return c.put("a "+canonical(q.Name)+" "+dns.TypeToString[q.Qtype], m, now)
+
+// Answer asks for a refresh in the last tenth of an entry's TTL, once.
+func (c *mapCache) Answer(q Query, now time.Time) (*dns.Msg, bool, bool) {
+	k := answerKey(q)
+	m, ok := c.get(k, now)
+	if !ok {
+		return nil, false, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[k]
+	refresh := e.expires.Sub(now)*10 <= e.expires.Sub(e.stored) && !c.refresh[k]
+	if refresh {
+		c.refresh[k] = true
+	}
+	return m, refresh, true
+}
+func (c *mapCache) StaleAnswer(q Query, now time.Time) (*dns.Msg, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[answerKey(q)]
+	if !ok || now.Before(e.expires) || !now.Before(e.expires.Add(c.staleFor)) {
+		return nil, false
+	}
+	m := e.msg.Copy()
+	for _, rr := range append(append([]dns.RR{}, m.Answer...), m.Ns...) {
+		rr.Header().Ttl = 30
+	}
+	return m, true
+}
+func (c *mapCache) StoreAnswer(q Query, m *dns.Msg, now time.Time) *dns.Msg {
+	return c.put(answerKey(q), m, now)
 }
 func (c *mapCache) Delegation(zone string, now time.Time) (*dns.Msg, bool) {
 	return c.get("d "+canonical(zone), now)

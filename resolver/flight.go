@@ -17,6 +17,19 @@ func flightKey(q dns.Question) dns.Question {
 	return dns.Question{Name: canonical(q.Name), Qtype: q.Qtype, Qclass: q.Qclass}
 }
 
+// flightName is the key of a client question's shared walk.
+func flightName(q Query) string {
+	k := flightKey(q.Question)
+	name := k.Name + "/" + dns.TypeToString[k.Qtype] + "/" + dns.ClassToString[k.Qclass]
+	if q.DO {
+		name += "/do"
+	}
+	if q.CD {
+		name += "/cd"
+	}
+	return name
+}
+
 // shared decides whether a resolution may be shared with, or answered
 // from the failures of, others: not when it is being traced or brings a
 // cache of its own, for then it must walk by itself.

@@ -35,6 +35,17 @@ const (
 	// DefaultAttemptTimeout bounds one exchange with one server when no
 	// timeout is given; the resolver gives one learned per server.
 	DefaultAttemptTimeout = 800 * time.Millisecond
+
+	// DefaultStaleAnswerAfter is the client-response timer of RFC 8767
+	// section 5 when Options.StaleAnswerAfter is zero: after it, a stale
+	// answer is given while the walk goes on. It is the RFC's suggested
+	// 1.8 s, under the 2 s after which many stubs give up on a server.
+	DefaultStaleAnswerAfter = 1800 * time.Millisecond
+
+	// staleRecheck is the failure recheck timer of RFC 8767 section 5:
+	// once a stale answer has been served because a question's
+	// authorities failed, they are not asked about it again for this long.
+	staleRecheck = 30 * time.Second
 )
 
 // ednsBufferSize is the UDP payload size advertised upstream: the DNS Flag

@@ -22,17 +22,31 @@ import (
 	"github.com/rootwalk/rootwalk/internal/histogram"
 )
 
+// Query is a question with the DNSSEC bits of the query that asked it,
+// which answers are cached under. It is an alias of an unnamed struct type
+// so that a cache package declaring the same shape (cache.Query) shares
+// it without either importing the other.
+type Query = struct {
+	dns.Question
+	DO bool // the query set DNSSEC OK (RFC 3225)
+	CD bool // the query set Checking Disabled (RFC 4035 section 3.2.2)
+}
+
 // Cache is what the resolver needs from a cache. Everything it returns is
 // the caller's to modify, and TTLs are the remaining ones at now.
 type Cache interface {
-	// Answer returns the cached reply to q.
-	Answer(q dns.Question, now time.Time) (*dns.Msg, bool)
+	// Answer returns a fresh cached reply to q. refresh asks the caller,
+	// and no other, to refresh the entry now: it is about to expire.
+	Answer(q Query, now time.Time) (m *dns.Msg, refresh, ok bool)
+	// StaleAnswer returns an expired reply to q kept to be served stale
+	// (RFC 8767), its TTLs set to what a stale answer carries.
+	StaleAnswer(q Query, now time.Time) (*dns.Msg, bool)
 	// StoreAnswer caches m as the reply to q, if it may be cached, and
-	// returns the reply as the cache will serve it (TTLs capped by its
+	// returns the reply as the cache will serve it (TTLs clamped by its
 	// limits), or m itself when it was not cached.
-	StoreAnswer(q dns.Question, m *dns.Msg, now time.Time) *dns.Msg
+	StoreAnswer(q Query, m *dns.Msg, now time.Time) *dns.Msg
 	// Delegation returns the cached referral (NS in the authority
-	// section, glue in the additional) for exactly zone.
+	// section, addresses in the additional) for exactly zone.
 	Delegation(zone string, now time.Time) (*dns.Msg, bool)
 	// StoreDelegation caches the referral m for zone.
 	StoreDelegation(zone string, m *dns.Msg, now time.Time)
@@ -76,6 +90,17 @@ type Options struct {
 	// Servers, authoritative for it, instead of from the root.
 	Stub []ZoneServers
 
+	// Prefetch refreshes a cached answer asked for in the last tenth of
+	// its TTL in the background, so that clients never wait for it.
+	Prefetch bool
+	// ServeStale answers from an expired cache entry (RFC 8767) when a
+	// question's authorities fail, or when no answer has come within
+	// StaleAnswerAfter; the cache decides how long entries are kept.
+	ServeStale bool
+	// StaleAnswerAfter is the client-response timer of RFC 8767; 0:
+	// DefaultStaleAnswerAfter.
+	StaleAnswerAfter time.Duration
+
 	Timeout   time.Duration // bound on one resolution; 0: DefaultTimeout
 	Exchanger Exchanger     // nil: NetExchanger{}
 	Cache     Cache         // nil: nothing is cached
@@ -94,6 +119,9 @@ type Stats struct {
 	TCPFallbacks     uint64             // exchanges retried over TCP after truncation
 	UpstreamErrors   uint64             // other failed exchanges (network errors, bad replies)
 	UpstreamRTT      histogram.Snapshot // round-trip times of the exchanges that got a reply
+	Prefetches       uint64             // cached answers refreshed before they expired
+	PrefetchFailures uint64             // of those, the refreshes that failed
+	StaleAnswers     uint64             // expired answers served because no fresh one came
 }
 
 // Result is the outcome of one resolution.
@@ -109,6 +137,9 @@ type Result struct {
 	// Shared is set when the walk answered other callers, who asked the
 	// same question at the same time, too.
 	Shared bool
+	// Stale is set when Reply is an expired answer from the cache, given
+	// because no fresh one could be had in time (RFC 8767).
+	Stale bool
 }
 
 // Resolver resolves questions by iteration. It is safe for concurrent use.
@@ -120,13 +151,17 @@ type Resolver struct {
 	allow   []netip.Prefix
 	deny    []netip.Prefix
 	timeout time.Duration
-	exch    Exchanger
-	cache   optionalCache
-	local   LocalZones
-	forward map[string]*delegation
-	stub    map[string]*delegation
-	clock   Clock
-	log     *slog.Logger
+	// prefetch, serveStale and staleAfter: see Options.
+	prefetch   bool
+	serveStale bool
+	staleAfter time.Duration
+	exch       Exchanger
+	cache      optionalCache
+	local      LocalZones
+	forward    map[string]*delegation
+	stub       map[string]*delegation
+	clock      Clock
+	log        *slog.Logger
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -149,6 +184,8 @@ type Resolver struct {
 		resolutions, failures          atomic.Uint64
 		inFlight                       atomic.Int64
 		queries, timeouts, tcp, errors atomic.Uint64
+		prefetches, prefetchFailures   atomic.Uint64
+		staleAnswers                   atomic.Uint64
 		rtt                            *histogram.Histogram
 	}
 }
@@ -173,13 +210,20 @@ func New(opts Options) (*Resolver, error) {
 		allow:   opts.AllowUpstream,
 		deny:    opts.DenyUpstream,
 		timeout: opts.Timeout,
-		exch:    opts.Exchanger,
-		cache:   optionalCache{opts.Cache},
-		clock:   opts.Clock,
-		log:     opts.Logger,
+
+		prefetch:   opts.Prefetch,
+		serveStale: opts.ServeStale,
+		staleAfter: opts.StaleAnswerAfter,
+		exch:       opts.Exchanger,
+		cache:      optionalCache{opts.Cache},
+		clock:      opts.Clock,
+		log:        opts.Logger,
 	}
 	if r.timeout <= 0 {
 		r.timeout = DefaultTimeout
+	}
+	if r.staleAfter <= 0 {
+		r.staleAfter = DefaultStaleAnswerAfter
 	}
 	r.local = opts.Local
 	var err error
@@ -229,7 +273,8 @@ func (r *Resolver) Close() {
 // spawn runs f on a goroutine that Close stops (through the context it
 // gets) and waits for; false if the resolver is closed. A panic in f is
 // logged and turned into a failed result for the callers waiting on done,
-// instead of taking the process down with it.
+// instead of taking the process down with it. done may be nil when
+// nobody waits.
 func (r *Resolver) spawn(done chan<- singleflight.Result, f func(ctx context.Context)) bool {
 	r.closeMu.Lock()
 	defer r.closeMu.Unlock()
@@ -240,7 +285,9 @@ func (r *Resolver) spawn(done chan<- singleflight.Result, f func(ctx context.Con
 		defer func() {
 			if p := recover(); p != nil {
 				r.log.Error("panic in a shared resolution", "err", fmt.Sprint(p), "stack", string(debug.Stack()))
-				done <- singleflight.Result{Err: fmt.Errorf("%w: %v", ErrInternal, p)}
+				if done != nil {
+					done <- singleflight.Result{Err: fmt.Errorf("%w: %v", ErrInternal, p)}
+				}
 			}
 		}()
 		f(r.base)
@@ -259,24 +306,35 @@ func randomSeed() [32]byte {
 	return seed
 }
 
-// Resolve answers q, from the cache where it can and by walking the tree
-// where it must. An error means no answer could be found; it wraps one of
-// the sentinels of errors.go or a context error.
+// Resolve answers q as ResolveQuery does, for a query without DNSSEC bits.
+func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Result, error) {
+	return r.ResolveQuery(ctx, Query{Question: q})
+}
+
+// ResolveQuery answers q, from the cache where it can and by walking the
+// tree where it must. An error means no answer could be found; it wraps
+// one of the sentinels of errors.go or a context error.
 //
 // Identical questions in flight share one walk, run on its own deadline
 // (and stopped by Close) so that the client who started it cannot cancel
-// it for the others; each caller waits on its own ctx. A failure is remembered for a moment (RFC
-// 9520), and answered as ErrCachedFailure until then.
+// it for the others; each caller waits on its own ctx. A failure is
+// remembered for a moment (RFC 9520), and answered as ErrCachedFailure
+// until then. With ServeStale, an expired answer is given instead of a
+// failure, or when the walk takes longer than StaleAnswerAfter (see
+// stale.go).
 //
 // The context may carry a Tracer (WithTracer), which sees every step, and
 // may bring a cache of its own (WithCache), as a cold trace does; such a
 // resolution walks by itself.
-func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Result, error) {
+func (r *Resolver) ResolveQuery(ctx context.Context, q Query) (*Result, error) {
 	if !shared(ctx) {
 		return r.resolveNow(ctx, q)
 	}
-	key := flightKey(q)
+	key := flightKey(q.Question)
 	if left, err := r.failures.Check(key, r.clock.Now()); err != nil {
+		if res, ok := r.staleResult(q); ok {
+			return res, nil
+		}
 		r.stats.resolutions.Add(1)
 		r.stats.failures.Add(1)
 		return nil, fmt.Errorf("resolve %s %s: %w (%v more): %w", q.Name, dns.TypeToString[q.Qtype],
@@ -284,7 +342,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Result, error)
 	}
 	ch := make(chan singleflight.Result, 1)
 	started := r.spawn(ch, func(base context.Context) {
-		v, err, shared := r.flights.Do(key.Name+"/"+dns.TypeToString[key.Qtype]+"/"+dns.ClassToString[key.Qclass], func() (any, error) {
+		v, err, shared := r.flights.Do(flightName(q), func() (any, error) {
 			res, err := r.resolveNow(base, q)
 			if err != nil && base.Err() == nil {
 				r.failures.Add(key, err, r.clock.Now())
@@ -298,31 +356,52 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Result, error)
 	if !started {
 		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], ErrClosed)
 	}
-	select {
-	case <-ctx.Done():
-		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], ctx.Err())
-	case out := <-ch:
-		if out.Err != nil {
-			return nil, out.Err
+	var staleTimer <-chan time.Time
+	if r.serveStale {
+		t := time.NewTimer(r.staleAfter)
+		defer t.Stop()
+		staleTimer = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], ctx.Err())
+		case <-staleTimer:
+			// RFC 8767 section 5: the client-response timer ran out; the
+			// walk goes on and refreshes the cache for the next client.
+			staleTimer = nil
+			if res, ok := r.staleResult(q); ok {
+				return res, nil
+			}
+		case out := <-ch:
+			if out.Err != nil {
+				if res, ok := r.staleResult(q); ok {
+					// RFC 8767 section 5: the failure recheck timer.
+					r.failures.Hold(key, out.Err, r.clock.Now().Add(staleRecheck))
+					return res, nil
+				}
+				return nil, out.Err
+			}
+			res := out.Val.(*Result)
+			if out.Shared {
+				// Every caller gets a message of its own.
+				return &Result{Reply: res.Reply.Copy(), Upstream: res.Upstream, Shared: true}, nil
+			}
+			return res, nil
 		}
-		res := out.Val.(*Result)
-		if out.Shared {
-			// Every caller gets a message of its own.
-			return &Result{Reply: res.Reply.Copy(), Upstream: res.Upstream, Shared: true}, nil
-		}
-		return res, nil
 	}
 }
 
 // resolveNow walks for q, within the resolver's deadline.
-func (r *Resolver) resolveNow(ctx context.Context, q dns.Question) (*Result, error) {
+func (r *Resolver) resolveNow(ctx context.Context, q Query) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	r.stats.resolutions.Add(1)
 	r.stats.inFlight.Add(1)
 	defer r.stats.inFlight.Add(-1)
 	w := r.newWalk(ctx)
-	m, err := w.resolveGuarded(ctx, q)
+	w.do, w.cd = q.DO, q.CD
+	m, err := w.resolveGuarded(ctx, q.Question)
 	if err != nil {
 		r.stats.failures.Add(1)
 		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], err)
@@ -357,6 +436,9 @@ func (r *Resolver) Stats() Stats {
 		UpstreamTimeouts: r.stats.timeouts.Load(),
 		TCPFallbacks:     r.stats.tcp.Load(),
 		UpstreamErrors:   r.stats.errors.Load(),
+		Prefetches:       r.stats.prefetches.Load(),
+		PrefetchFailures: r.stats.prefetchFailures.Load(),
+		StaleAnswers:     r.stats.staleAnswers.Load(),
 	}
 }
 

@@ -26,6 +26,12 @@ type walk struct {
 	priming bool                  // a priming query is under way in this walk
 	// privateCache: the cache came with the context (a cold trace).
 	privateCache bool
+	// do and cd are the DNSSEC bits of the client's query; the answers
+	// to its own question and chain are cached under them.
+	do, cd bool
+	// refresh is the question whose cached answer this walk replaces (a
+	// prefetch): it is asked upstream even though the cache holds it.
+	refresh *dns.Question
 	// plain: ask without EDNS, the servers of a zone having all been
 	// silent to EDNS queries.
 	plain bool
@@ -52,6 +58,20 @@ func (r *Resolver) newWalk(ctx context.Context) *walk {
 		w.privateCache = true
 	}
 	return w
+}
+
+// query is q as the cache files it: with the client's DNSSEC bits for the
+// client's own chain, without them for the walk's sub-resolutions.
+func (w *walk) query(q dns.Question) Query {
+	if w.depth > 0 {
+		return Query{Question: q}
+	}
+	return Query{Question: q, DO: w.do, CD: w.cd}
+}
+
+// refreshing reports whether q is the question this walk refreshes.
+func (w *walk) refreshing(q dns.Question) bool {
+	return w.refresh != nil && flightKey(q) == *w.refresh
 }
 
 // tracing reports whether anyone looks at events; when nobody does, the
@@ -160,11 +180,16 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 			return m, nil
 		}
 	}
-	if m, ok := w.cache.lookupAnswer(q, w.r.clock.Now()); ok {
-		if w.tracing() {
-			w.emit(ctx, Event{Kind: EventCacheHit, Question: q, Reply: m})
+	if !w.refreshing(q) {
+		if m, refresh, ok := w.cache.lookupAnswer(w.query(q), w.r.clock.Now()); ok {
+			if w.tracing() {
+				w.emit(ctx, Event{Kind: EventCacheHit, Question: q, Reply: m})
+			}
+			if refresh && w.r.prefetch && !w.privateCache {
+				w.r.startPrefetch(w.query(q))
+			}
+			return m, nil
 		}
-		return m, nil
 	}
 	if m, above := w.nxdomainCut(q); m != nil {
 		if w.tracing() {
@@ -204,9 +229,9 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 			if out.kind == kindNXDOMAIN && !hasAlias(out.msg) {
 				w.storeNXDOMAIN(q, out.msg)
 			}
-			return w.cache.storeAnswer(q, out.msg, w.r.clock.Now()), nil
+			return w.cache.storeAnswer(w.query(q), out.msg, w.r.clock.Now()), nil
 		}
-		_ = w.cache.storeAnswer(ask, out.msg, w.r.clock.Now()) // true data about ask, kept for later
+		_ = w.cache.storeAnswer(w.query(ask), out.msg, w.r.clock.Now()) // true data about ask, kept for later
 		qm.learned(out)
 	}
 	return nil, fmt.Errorf("%w: more than %d referrals for %s", ErrBudgetExceeded, maxReferralDepth, q.Name)
@@ -230,7 +255,7 @@ func (w *walk) startDelegation(ctx context.Context, q dns.Question) (*delegation
 			return d, "stub"
 		}
 		if m, ok := w.cache.lookupDelegation(name, now); ok {
-			if d := delegationFromMsg(name, m); len(d.servers) > 0 {
+			if d := delegationFromMsg(name, m); d.reachable() {
 				return d, "cache"
 			}
 		}
@@ -245,7 +270,9 @@ func (w *walk) startDelegation(ctx context.Context, q dns.Question) (*delegation
 		w.priming = false
 		if err == nil {
 			if m, ok := w.cache.lookupDelegation(".", w.r.clock.Now()); ok {
-				return delegationFromMsg(".", m), "cache"
+				if d := delegationFromMsg(".", m); d.reachable() {
+					return d, "cache"
+				}
 			}
 		}
 	}
@@ -424,5 +451,5 @@ func (w *walk) forward(ctx context.Context, fz *delegation, q dns.Question) (*dn
 	if out.kind == kindNXDOMAIN && !hasAlias(out.msg) {
 		w.storeNXDOMAIN(q, out.msg)
 	}
-	return w.cache.storeAnswer(q, out.msg, w.r.clock.Now()), nil
+	return w.cache.storeAnswer(w.query(q), out.msg, w.r.clock.Now()), nil
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -35,15 +34,25 @@ type AdminResolver interface {
 	Resolve(ctx context.Context, q dns.Question) (*resolver.Result, error)
 }
 
+// Clock tells the time; tests use one that moves only when told to.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
 // AdminOptions configures the admin HTTP API.
 type AdminOptions struct {
 	Addr     netip.AddrPort
 	Token    string        // if set, required as "Authorization: Bearer <Token>"
 	Metrics  *Metrics      // client query counters
-	Cache    CacheStats    // nil: no cache numbers
+	Cache    AdminCache    // nil: no cache numbers; /cache and /cache/flush answer 404
 	Resolver AdminResolver // nil: no resolver numbers, no /trace
 	QueryLog *QueryLog     // nil: /querylog is not found
 	Ready    func() bool   // readiness: listening and roots primed
+	Clock    Clock         // the time at which /cache shows remaining TTLs; nil: the system clock
 	Logger   *slog.Logger
 }
 
@@ -64,12 +73,19 @@ func NewAdmin(opts AdminOptions) *Admin {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
 	}
+	if opts.Clock == nil {
+		opts.Clock = systemClock{}
+	}
 	a := &Admin{opts: opts}
 	var rs ResolverStats
 	if opts.Resolver != nil {
 		rs = opts.Resolver
 	}
-	reg := newRegistry(&collector{metrics: opts.Metrics, cache: opts.Cache, resolver: rs})
+	var cs CacheStats
+	if opts.Cache != nil {
+		cs = opts.Cache
+	}
+	reg := newRegistry(&collector{metrics: opts.Metrics, cache: cs, resolver: rs})
 	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)})
 	a.srv = &http.Server{
 		Handler:           a.Handler(),
@@ -101,6 +117,10 @@ func (a *Admin) Handler() http.Handler {
 		mux.Handle("GET /querylog", a.authorized(http.HandlerFunc(a.queryLog)))
 		mux.Handle("POST /querylog", a.authorized(http.HandlerFunc(a.queryLog)))
 	}
+	// Routed even without a cache, to say so in the reply; the mux
+	// answers other methods with 405.
+	mux.Handle("GET /cache", a.authorized(http.HandlerFunc(a.listCache)))
+	mux.Handle("POST /cache/flush", a.authorized(http.HandlerFunc(a.flushCache)))
 	return mux
 }
 
@@ -153,15 +173,7 @@ func (a *Admin) trace(w http.ResponseWriter, r *http.Request) {
 
 // boolParam reads an optional 1/0 (or true/false) query parameter.
 func boolParam(r *http.Request, name string) (bool, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, fmt.Errorf("%s: %q is not 1, 0, true or false", name, v)
-	}
-	return b, nil
+	return boolValue(r.URL.Query(), name)
 }
 
 // queryLog serves GET /querylog (the state) and POST /querylog?enabled=1|0.
@@ -183,7 +195,13 @@ func (a *Admin) queryLog(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeJSON(w http.ResponseWriter, log *slog.Logger, v any) {
+	writeJSONStatus(w, log, http.StatusOK, v)
+}
+
+func writeJSONStatus(w http.ResponseWriter, log *slog.Logger, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {

@@ -16,10 +16,19 @@ import (
 	"github.com/rootwalk/rootwalk/resolver"
 )
 
-// Resolver is what the handler needs to answer a question.
+// Resolver is what the handler needs to answer a question, with the DO
+// and CD bits of the query that asked it: answers are cached under them.
 type Resolver interface {
-	Resolve(ctx context.Context, q dns.Question) (*resolver.Result, error)
+	ResolveQuery(ctx context.Context, q resolver.Query) (*resolver.Result, error)
 }
+
+// How a reply was come by, for the query log and the stale counter.
+const (
+	fromNowhere = ""      // no resolution: refused, malformed
+	fromCache   = "hit"   // answered from the cache alone
+	fromWalk    = "miss"  // needed upstream queries
+	fromStale   = "stale" // an expired cached answer (RFC 8767)
+)
 
 // DefaultClientTimeout is the budget for answering one client when
 // HandlerOptions.ClientTimeout is zero: under the 5 s after which dig and
@@ -79,7 +88,7 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			reply := new(dns.Msg)
 			reply.SetRcode(req, dns.RcodeServerFailure)
 			reply.RecursionAvailable = true
-			h.write(w, req, reply, client, start, "")
+			h.write(w, req, reply, client, start, fromNowhere)
 		}
 	}()
 	reply, cached := h.answer(req, client)
@@ -89,12 +98,12 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	h.write(w, req, reply, client, start, cached)
 }
 
-// answer builds the reply to req, or nil when req deserves none. cached
-// says whether a resolution was answered from the cache alone ("hit"),
-// needed upstream queries ("miss"), or did not happen ("").
+// answer builds the reply to req, or nil when req deserves none. The
+// string says how the reply was come by: fromCache, fromWalk, fromStale,
+// or fromNowhere when no resolution happened.
 func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 	if req.Response {
-		return nil, "" // never answer a response: that is how reflection loops start
+		return nil, fromNowhere // never answer a response: that is how reflection loops start
 	}
 	reply := new(dns.Msg)
 	reply.SetReply(req)
@@ -103,52 +112,68 @@ func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 
 	if !h.acl.Allows(client) {
 		reply.Rcode = dns.RcodeRefused
-		return reply, ""
+		return reply, fromNowhere
 	}
 	if req.Opcode != dns.OpcodeQuery {
 		reply.Rcode = dns.RcodeNotImplemented
-		return reply, ""
+		return reply, fromNowhere
 	}
 	if len(req.Question) != 1 {
 		reply.Rcode = dns.RcodeFormatError
-		return reply, ""
+		return reply, fromNowhere
 	}
 	if opt := req.IsEdns0(); opt != nil && opt.Version() != 0 {
 		reply.Rcode = dns.RcodeBadVers // RFC 6891 section 6.1.3
-		return reply, ""
+		return reply, fromNowhere
 	}
 	q := req.Question[0]
 	switch {
 	case q.Qclass != dns.ClassINET:
 		reply.Rcode = dns.RcodeRefused
-		return reply, ""
+		return reply, fromNowhere
 	case q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR:
 		reply.Rcode = dns.RcodeRefused // zone transfers are for authoritative servers
-		return reply, ""
+		return reply, fromNowhere
 	case isMetaType(q.Qtype):
 		reply.Rcode = dns.RcodeFormatError
-		return reply, ""
+		return reply, fromNowhere
 	}
 
+	return h.resolve(req, reply, client)
+}
+
+// resolve asks the resolver for req's question, with its DO and CD bits,
+// and fills in reply.
+func (h *Handler) resolve(req, reply *dns.Msg, client netip.Addr) (*dns.Msg, string) {
+	q := resolver.Query{Question: req.Question[0], CD: req.CheckingDisabled}
+	opt := req.IsEdns0()
+	if opt != nil {
+		q.DO = opt.Do()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	defer cancel()
-	res, err := h.res.Resolve(ctx, q)
+	res, err := h.res.ResolveQuery(ctx, q)
 	if err != nil {
 		h.log.Debug("resolution failed", "client", client.String(), "qname", q.Name, "qtype", dns.TypeToString[q.Qtype], "err", err)
 		reply.Rcode = dns.RcodeServerFailure
-		if req.IsEdns0() != nil {
-			reply.SetEdns0(ednsBufferSize, false)
-			addEDE(reply, err)
+		if opt != nil {
+			addEDE(replyOPT(reply, opt), errorEDE(err), errorText(err))
 		}
-		return reply, "miss"
+		return reply, fromWalk
 	}
 	reply.Rcode = res.Reply.Rcode
 	reply.Answer = res.Reply.Answer
 	reply.Ns = res.Reply.Ns
-	if res.Upstream == 0 {
-		return reply, "hit"
+	switch {
+	case res.Stale:
+		if opt != nil {
+			addEDE(replyOPT(reply, opt), staleEDE(reply.Rcode), "")
+		}
+		return reply, fromStale
+	case res.Upstream == 0:
+		return reply, fromCache
 	}
-	return reply, "miss"
+	return reply, fromWalk
 }
 
 // write adds EDNS0 if the client used it, truncates to what the client can
@@ -156,9 +181,7 @@ func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.Addr, start time.Time, cached string) {
 	limit := dns.MaxMsgSize
 	if opt := req.IsEdns0(); opt != nil {
-		if reply.IsEdns0() == nil {
-			reply.SetEdns0(ednsBufferSize, false)
-		}
+		replyOPT(reply, opt)
 		if isUDP(w) {
 			limit = int(max(dns.MinMsgSize, min(opt.UDPSize(), ednsBufferSize)))
 		}
@@ -176,32 +199,68 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 	}
 	if h.metrics != nil {
 		h.metrics.observe(q.Qtype, reply.Rcode, took)
+		if cached == fromStale {
+			h.metrics.stale.Add(1)
+		}
 	}
+	// Whether to log is decided before the client has its answer, so that
+	// a query answered before the query log is switched on is never
+	// logged after.
+	logIt := h.qlog.Enabled()
 	if err := w.WriteMsg(reply); err != nil {
 		h.log.Debug("write reply", "client", w.RemoteAddr().String(), "err", err)
 	}
-	if h.qlog.Enabled() {
+	if logIt {
 		h.qlog.write(client, q, reply.Rcode, took, cached)
 	}
 }
 
-// addEDE attaches an Extended DNS Error (RFC 8914) explaining err.
-func addEDE(reply *dns.Msg, err error) {
-	code := dns.ExtendedErrorCodeOther
+// replyOPT returns reply's OPT record, adding one first if it has none:
+// our buffer size, and the DO bit copied from the query's OPT, reqOPT
+// (RFC 3225 section 3).
+func replyOPT(reply *dns.Msg, reqOPT *dns.OPT) *dns.OPT {
+	if opt := reply.IsEdns0(); opt != nil {
+		return opt
+	}
+	reply.SetEdns0(ednsBufferSize, reqOPT.Do())
+	return reply.IsEdns0()
+}
+
+// addEDE attaches an Extended DNS Error (RFC 8914) to opt.
+func addEDE(opt *dns.OPT, code uint16, text string) {
+	opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: code, ExtraText: text})
+}
+
+// errorEDE is the Extended DNS Error code that explains err.
+func errorEDE(err error) uint16 {
 	switch {
 	case errors.Is(err, resolver.ErrCachedFailure):
-		code = dns.ExtendedErrorCodeCachedError // RFC 9520 section 3.1
+		return dns.ExtendedErrorCodeCachedError // RFC 9520 section 3.1
 	case errors.Is(err, resolver.ErrNoReachableAuthority), errors.Is(err, context.DeadlineExceeded):
-		code = dns.ExtendedErrorCodeNoReachableAuthority
+		return dns.ExtendedErrorCodeNoReachableAuthority
 	case errors.Is(err, resolver.ErrBadReply):
-		code = dns.ExtendedErrorCodeNetworkError
+		return dns.ExtendedErrorCodeNetworkError
 	}
+	return dns.ExtendedErrorCodeOther
+}
+
+// errorText is err as an EDE's EXTRA-TEXT: one line, bounded.
+func errorText(err error) string {
 	text := strings.ReplaceAll(err.Error(), "\n", "; ")
 	if len(text) > maxExtraText {
 		text = text[:maxExtraText]
 	}
-	opt := reply.IsEdns0()
-	opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: code, ExtraText: text})
+	return text
+}
+
+// staleEDE is the Extended DNS Error code of an expired answer served
+// under RFC 8767 with rcode: Stale NXDOMAIN Answer for a name error,
+// Stale Answer otherwise (RFC 8914 sections 4.4 and 4.20).
+func staleEDE(rcode int) uint16 {
+	if rcode == dns.RcodeNameError {
+		return dns.ExtendedErrorCodeStaleNXDOMAINAnswer
+	}
+	return dns.ExtendedErrorCodeStaleAnswer
 }
 
 // isMetaType reports whether t is a pseudo-type that may not appear in a

@@ -17,10 +17,15 @@ import (
 )
 
 // fakeResolver answers from a function.
-type fakeResolver func(ctx context.Context, q dns.Question) (*resolver.Result, error)
+type fakeResolver func(ctx context.Context, q resolver.Query) (*resolver.Result, error)
 
-func (f fakeResolver) Resolve(ctx context.Context, q dns.Question) (*resolver.Result, error) {
+func (f fakeResolver) ResolveQuery(ctx context.Context, q resolver.Query) (*resolver.Result, error) {
 	return f(ctx, q)
+}
+
+// Resolve is for the admin API's traces.
+func (f fakeResolver) Resolve(ctx context.Context, q dns.Question) (*resolver.Result, error) {
+	return f(ctx, resolver.Query{Question: q})
 }
 
 // answering answers www.example.com with n TXT records, anything else
@@ -28,7 +33,7 @@ func (f fakeResolver) Resolve(ctx context.Context, q dns.Question) (*resolver.Re
 func answering(t testing.TB, n int) fakeResolver {
 	t.Helper()
 	soa := dnstest.RRs(t, "example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300")
-	return func(_ context.Context, q dns.Question) (*resolver.Result, error) {
+	return func(_ context.Context, q resolver.Query) (*resolver.Result, error) {
 		m := new(dns.Msg)
 		if !strings.EqualFold(q.Name, "www.example.com.") {
 			m.Rcode = dns.RcodeNameError
@@ -43,6 +48,24 @@ func answering(t testing.TB, n int) fakeResolver {
 			m.Answer = append(m.Answer, rr)
 		}
 		return &resolver.Result{Reply: m}, nil
+	}
+}
+
+// staleAnswering answers every question with rcode and, for NOERROR, one
+// A record, as an expired cached answer served under RFC 8767 (TTLs
+// already cache.StaleTTL).
+func staleAnswering(t testing.TB, rcode int) fakeResolver {
+	t.Helper()
+	a := dnstest.RRs(t, "www.example.com. 30 IN A 192.0.2.1")
+	soa := dnstest.RRs(t, "example.com. 30 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300")
+	return func(context.Context, resolver.Query) (*resolver.Result, error) {
+		m := &dns.Msg{MsgHdr: dns.MsgHdr{Rcode: rcode}}
+		if rcode == dns.RcodeSuccess {
+			m.Answer = a
+		} else {
+			m.Ns = soa
+		}
+		return &resolver.Result{Reply: m, Stale: true}, nil
 	}
 }
 
@@ -133,7 +156,7 @@ func TestHandler(t *testing.T) {
 			client: tcpClient("127.0.0.1"), res: answering(t, 1), wantRcode: dns.RcodeRefused},
 		{name: "resolution failure is SERVFAIL with EDE", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 1232) },
 			client: udpClient("127.0.0.1"),
-			res: fakeResolver(func(context.Context, dns.Question) (*resolver.Result, error) {
+			res: fakeResolver(func(context.Context, resolver.Query) (*resolver.Result, error) {
 				return nil, fmt.Errorf("resolve: %w", resolver.ErrNoReachableAuthority)
 			}),
 			wantRcode: dns.RcodeServerFailure, wantOPT: true, wantEDE: dns.ExtendedErrorCodeNoReachableAuthority},
@@ -143,9 +166,20 @@ func TestHandler(t *testing.T) {
 			client: udpClient("127.0.0.1"), res: answering(t, 30), wantTC: true, wantCount: -1, wantOPT: true},
 		{name: "TCP: never truncated", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeTXT, 0) },
 			client: tcpClient("127.0.0.1"), res: answering(t, 30), wantCount: 30},
+		{name: "stale answer with EDNS: NOERROR with EDE 3", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 1232) },
+			client: udpClient("127.0.0.1"), res: staleAnswering(t, dns.RcodeSuccess),
+			wantCount: 1, wantOPT: true, wantEDE: dns.ExtendedErrorCodeStaleAnswer},
+		{name: "stale NXDOMAIN with EDNS: EDE 19", query: func() *dns.Msg { return newQuery("nope.example.com.", dns.TypeA, 1232) },
+			client: udpClient("127.0.0.1"), res: staleAnswering(t, dns.RcodeNameError),
+			wantRcode: dns.RcodeNameError, wantOPT: true, wantEDE: dns.ExtendedErrorCodeStaleNXDOMAINAnswer},
+		{name: "stale answer without EDNS: no OPT, no EDE", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 0) },
+			client: udpClient("127.0.0.1"), res: staleAnswering(t, dns.RcodeSuccess), wantCount: 1},
+		{name: "stale answer over TCP with EDNS", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 4096) },
+			client: tcpClient("127.0.0.1"), res: staleAnswering(t, dns.RcodeSuccess),
+			wantCount: 1, wantOPT: true, wantEDE: dns.ExtendedErrorCodeStaleAnswer},
 		{name: "panic becomes SERVFAIL", query: func() *dns.Msg { return newQuery("www.example.com.", dns.TypeA, 0) },
 			client:    udpClient("127.0.0.1"),
-			res:       fakeResolver(func(context.Context, dns.Question) (*resolver.Result, error) { panic("boom") }),
+			res:       fakeResolver(func(context.Context, resolver.Query) (*resolver.Result, error) { panic("boom") }),
 			wantRcode: dns.RcodeServerFailure},
 	}
 	for _, tc := range tests {
@@ -188,10 +222,10 @@ func TestHandler(t *testing.T) {
 			if limit := udpLimit(q, tc.client); len(tc.client.ReplyBytes()) > limit {
 				t.Errorf("reply of %d bytes, client limit %d", len(tc.client.ReplyBytes()), limit)
 			}
-			if tc.wantEDE != 0 {
-				if ede := findEDE(got); ede == nil || ede.InfoCode != tc.wantEDE {
-					t.Errorf("EDE %v, want code %d", ede, tc.wantEDE)
-				}
+			if ede := findEDE(got); tc.wantEDE == 0 && ede != nil {
+				t.Errorf("EDE %v, want none", ede)
+			} else if tc.wantEDE != 0 && (ede == nil || ede.InfoCode != tc.wantEDE) {
+				t.Errorf("EDE %v, want code %d", ede, tc.wantEDE)
 			}
 			if strings.Contains(tc.name, "panic") != strings.Contains(logs.String(), "panic") {
 				t.Errorf("logs: %s", logs.String())
@@ -283,6 +317,117 @@ func TestQueryLog(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("query log line %q lacks %q", line, want)
 		}
+	}
+}
+
+func TestQueryLogCacheField(t *testing.T) {
+	tests := []struct {
+		name string
+		res  fakeResolver
+		want string
+	}{
+		{"from the cache", answering(t, 1), "cache=hit"},
+		{"walked", func(context.Context, resolver.Query) (*resolver.Result, error) {
+			return &resolver.Result{Reply: new(dns.Msg), Upstream: 3}, nil
+		}, "cache=miss"},
+		{"stale", staleAnswering(t, dns.RcodeSuccess), "cache=stale"},
+		{"failed", func(context.Context, resolver.Query) (*resolver.Result, error) {
+			return nil, resolver.ErrNoReachableAuthority
+		}, "cache=miss"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			ql := NewQueryLog(slog.New(slog.NewTextHandler(&logs, nil)), true)
+			h, err := NewHandler(HandlerOptions{Resolver: tc.res, ACL: loopbackACL, QueryLog: ql})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.ServeDNS(udpClient("127.0.0.1"), newQuery("www.example.com.", dns.TypeA, 0))
+			if !strings.Contains(logs.String(), tc.want+"\n") {
+				t.Errorf("query log %q lacks %q", logs.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestHandlerPassesDNSSECBits(t *testing.T) {
+	tests := []struct {
+		name     string
+		edns     uint16
+		do, cd   bool
+		wantOPT  bool
+		wantDO   bool // in the reply's OPT, copied (RFC 3225 section 3)
+		wantBits resolver.Query
+	}{
+		{name: "neither, no EDNS"},
+		{name: "neither, EDNS", edns: 1232, wantOPT: true},
+		{name: "DO", edns: 1232, do: true, wantOPT: true, wantDO: true, wantBits: resolver.Query{DO: true}},
+		{name: "CD without EDNS", cd: true, wantBits: resolver.Query{CD: true}},
+		{name: "DO and CD", edns: 4096, do: true, cd: true, wantOPT: true, wantDO: true, wantBits: resolver.Query{DO: true, CD: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked []resolver.Query
+			res := fakeResolver(func(ctx context.Context, q resolver.Query) (*resolver.Result, error) {
+				asked = append(asked, q)
+				return answering(t, 1)(ctx, q)
+			})
+			req := newQuery("www.example.com.", dns.TypeTXT, tc.edns)
+			if tc.do {
+				req.IsEdns0().SetDo()
+			}
+			req.CheckingDisabled = tc.cd
+			w := udpClient("127.0.0.1")
+			newTestHandler(t, res, nil).ServeDNS(w, req)
+
+			want := tc.wantBits
+			want.Question = req.Question[0]
+			if len(asked) != 1 || asked[0] != want {
+				t.Fatalf("resolver asked %+v, want [%+v]", asked, want)
+			}
+			got := w.Reply()
+			if got == nil {
+				t.Fatal("no reply")
+			}
+			if got.CheckingDisabled != tc.cd {
+				t.Errorf("reply CD %v, want %v", got.CheckingDisabled, tc.cd)
+			}
+			opt := got.IsEdns0()
+			if (opt != nil) != tc.wantOPT {
+				t.Fatalf("OPT in reply %v, want %v", opt != nil, tc.wantOPT)
+			}
+			if opt != nil && opt.Do() != tc.wantDO {
+				t.Errorf("reply DO %v, want %v", opt.Do(), tc.wantDO)
+			}
+		})
+	}
+}
+
+func TestMetricsCountStaleReplies(t *testing.T) {
+	tests := []struct {
+		name      string
+		res       fakeResolver
+		edns      uint16
+		wantStale uint64
+	}{
+		{"fresh", answering(t, 1), 1232, 0},
+		{"stale with EDNS", staleAnswering(t, dns.RcodeSuccess), 1232, 1},
+		{"stale without EDNS", staleAnswering(t, dns.RcodeSuccess), 0, 1},
+		{"stale NXDOMAIN", staleAnswering(t, dns.RcodeNameError), 1232, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMetrics()
+			h, err := NewHandler(HandlerOptions{Resolver: tc.res, ACL: loopbackACL, Metrics: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.ServeDNS(udpClient("127.0.0.1"), newQuery("www.example.com.", dns.TypeA, tc.edns))
+			if s := m.Snapshot(); s.Stale != tc.wantStale || s.Total != 1 {
+				t.Errorf("stale %d of %d, want %d of 1", s.Stale, s.Total, tc.wantStale)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -14,6 +15,8 @@ import (
 type Metrics struct {
 	start   time.Time
 	latency *histogram.Histogram
+	// stale counts replies that carried an expired cached answer (RFC 8767).
+	stale atomic.Uint64
 
 	mu     sync.Mutex
 	counts map[typeRcode]uint64
@@ -49,6 +52,7 @@ type QueryStats struct {
 	Counts  map[typeRcode]uint64
 	ByType  map[string]uint64
 	ByRcode map[string]uint64
+	Stale   uint64 // replies that carried an expired cached answer (RFC 8767)
 	Latency histogram.Snapshot
 }
 
@@ -59,6 +63,7 @@ func (m *Metrics) Snapshot() QueryStats {
 		Counts:  make(map[typeRcode]uint64),
 		ByType:  make(map[string]uint64),
 		ByRcode: make(map[string]uint64),
+		Stale:   m.stale.Load(),
 		Latency: m.latency.Snapshot(),
 	}
 	m.mu.Lock()

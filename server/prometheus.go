@@ -9,7 +9,7 @@ import (
 	"github.com/rootwalk/rootwalk/resolver"
 )
 
-// CacheStats is what the admin API reads of the cache.
+// CacheStats is what the metrics read of the cache.
 type CacheStats interface{ Stats() cache.Stats }
 
 // ResolverStats is what the admin API reads of the resolver.
@@ -35,13 +35,21 @@ var (
 	descCacheMisses    = desc("cache_misses_total", "Cache lookups that found nothing live.", "cache")
 	descCacheInserts   = desc("cache_inserts_total", "Entries stored in the cache.", "cache")
 	descCacheEvictions = desc("cache_evictions_total", "Live entries pushed out by the entry or byte bound.", "cache")
-	descCacheExpired   = desc("cache_expired_total", "Entries removed because their TTL ran out.", "cache")
+	descCacheExpired   = desc("cache_expired_total", "Entries removed because their TTL (and stale window) ran out.", "cache")
+	descCacheRefused   = desc("cache_refused_total", "Updates refused because the cached data was more trusted.", "cache")
+	descCacheFlushed   = desc("cache_flushed_total", "Entries removed by an operator.", "cache")
+	descCacheStale     = desc("cache_stale_total", "Expired entries served stale (RFC 8767).", "cache")
+	descCachePrefetch  = desc("cache_prefetches_total", "Refreshes the cache asked for before an entry expired.", "cache")
 	descCacheEntries   = desc("cache_entries", "Entries held now.", "cache")
 	descCacheBytes     = desc("cache_bytes", "Estimated bytes held by the cache now.")
 
 	descResolutions      = desc("resolutions_total", "Client questions resolved (from the cache or by walking).")
 	descResolutionErrors = desc("resolution_failures_total", "Resolutions that ended in an error (SERVFAIL).")
 	descInFlight         = desc("resolutions_in_flight", "Resolutions under way now.")
+	descPrefetches       = desc("prefetches_total", "Cached answers refreshed before they expired.")
+	descPrefetchFailures = desc("prefetch_failures_total", "Refreshes of cached answers that failed.")
+	descStaleAnswers     = desc("stale_answers_total", "Expired answers the resolver gave because no fresh one came in time (RFC 8767).")
+	descStaleReplies     = desc("stale_replies_total", "Client replies that carried an expired cached answer (RFC 8767, EDE 3 or 19).")
 
 	descUpstreamQueries  = desc("upstream_queries_total", "Queries sent to authoritative servers.")
 	descUpstreamTimeouts = desc("upstream_timeouts_total", "Upstream queries that got no reply in time.")
@@ -53,9 +61,10 @@ var (
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descQueries, descQueryDuration,
-		descCacheHits, descCacheMisses, descCacheInserts, descCacheEvictions, descCacheExpired, descCacheEntries, descCacheBytes,
-		descResolutions, descResolutionErrors, descInFlight,
+		descQueries, descQueryDuration, descStaleReplies,
+		descCacheHits, descCacheMisses, descCacheInserts, descCacheEvictions, descCacheExpired,
+		descCacheRefused, descCacheFlushed, descCacheStale, descCachePrefetch, descCacheEntries, descCacheBytes,
+		descResolutions, descResolutionErrors, descInFlight, descPrefetches, descPrefetchFailures, descStaleAnswers,
 		descUpstreamQueries, descUpstreamTimeouts, descUpstreamTCP, descUpstreamErrors, descUpstreamRTT,
 	} {
 		ch <- d
@@ -76,15 +85,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descQueries, v, k.qtype, k.rcode)
 	}
 	ch <- constHistogram(descQueryDuration, q.Latency)
+	counter(descStaleReplies, q.Stale)
 
 	if c.cache != nil {
 		s := c.cache.Stats()
-		for name, k := range map[string]cache.KindStats{"answers": s.Answers, "delegations": s.Delegations, "nxdomain": s.NameErrors} {
+		for name, k := range map[string]cache.KindStats{"answers": s.Answers, "nxdomain": s.NameErrors, "rrsets": s.RRsets} {
 			counter(descCacheHits, k.Hits, name)
 			counter(descCacheMisses, k.Misses, name)
 			counter(descCacheInserts, k.Inserts, name)
 			counter(descCacheEvictions, k.Evictions, name)
 			counter(descCacheExpired, k.Expired, name)
+			counter(descCacheRefused, k.Refused, name)
+			counter(descCacheFlushed, k.Flushed, name)
+			counter(descCacheStale, k.Stale, name)
+			counter(descCachePrefetch, k.Prefetches, name)
 			gauge(descCacheEntries, float64(k.Entries), name)
 		}
 		gauge(descCacheBytes, float64(s.Bytes))
@@ -94,6 +108,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descResolutions, r.Resolutions)
 		counter(descResolutionErrors, r.Failures)
 		gauge(descInFlight, float64(r.InFlight))
+		counter(descPrefetches, r.Prefetches)
+		counter(descPrefetchFailures, r.PrefetchFailures)
+		counter(descStaleAnswers, r.StaleAnswers)
 		counter(descUpstreamQueries, r.UpstreamQueries)
 		counter(descUpstreamTimeouts, r.UpstreamTimeouts)
 		counter(descUpstreamTCP, r.TCPFallbacks)

@@ -34,8 +34,9 @@ func (q *QueryLog) Enabled() bool { return q != nil && q.enabled.Load() }
 // SetEnabled switches the query log on or off.
 func (q *QueryLog) SetEnabled(on bool) { q.enabled.Store(on) }
 
-// write logs one answered query; cached is "hit", "miss" or "" when no
-// resolution happened (refused, malformed).
+// write logs one answered query; cached is "hit" (from the cache alone),
+// "miss" (upstream queries were needed), "stale" (an expired cached answer,
+// RFC 8767) or "" when no resolution happened (refused, malformed).
 func (q *QueryLog) write(client netip.Addr, question dns.Question, rcode int, took time.Duration, cached string) {
 	q.log.LogAttrs(context.Background(), slog.LevelInfo, "query",
 		slog.String("client", client.String()),

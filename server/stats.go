@@ -25,38 +25,48 @@ type QueriesJSON struct {
 	Total   uint64            `json:"total"`
 	ByType  map[string]uint64 `json:"by_type"`
 	ByRcode map[string]uint64 `json:"by_rcode"`
+	Stale   uint64            `json:"stale"` // answered with an expired cached answer (RFC 8767)
 }
 
-// CacheJSON is the cache's counters: those of the answers at the top (what
-// a client's hit or miss means), the delegations' beside them.
+// CacheJSON is the cache's counters: at the top, those DESIGN.md lists,
+// where hits and misses are the answers' (what a client's hit or miss
+// means) and entries and evictions count every kind; below, each kind's.
 type CacheJSON struct {
-	Entries     int      `json:"entries"` // both kinds
-	Bytes       int64    `json:"bytes"`
-	Hits        uint64   `json:"hits"`
-	Misses      uint64   `json:"misses"`
-	Inserts     uint64   `json:"inserts"`
-	Evictions   uint64   `json:"evictions"` // both kinds
-	Expired     uint64   `json:"expired"`
-	HitRatio    float64  `json:"hit_ratio"`
-	Delegations KindJSON `json:"delegations"`
-	NameErrors  KindJSON `json:"nxdomain"` // names known not to exist (RFC 8020)
+	Entries    int      `json:"entries"` // all kinds
+	Bytes      int64    `json:"bytes"`
+	Hits       uint64   `json:"hits"`
+	Misses     uint64   `json:"misses"`
+	Inserts    uint64   `json:"inserts"`
+	Evictions  uint64   `json:"evictions"` // all kinds
+	Expired    uint64   `json:"expired"`
+	HitRatio   float64  `json:"hit_ratio"`
+	Answers    KindJSON `json:"answers"`  // replies to questions, negative ones too
+	NameErrors KindJSON `json:"nxdomain"` // names known not to exist (RFC 8020)
+	RRsets     KindJSON `json:"rrsets"`   // single RRsets with their trust, delegations among them
 }
 
-// KindJSON is one kind of cache entry's counters.
+// KindJSON is one kind of cache entry's counters (cache.KindStats).
 type KindJSON struct {
-	Entries   int    `json:"entries"`
-	Hits      uint64 `json:"hits"`
-	Misses    uint64 `json:"misses"`
-	Inserts   uint64 `json:"inserts"`
-	Evictions uint64 `json:"evictions"`
-	Expired   uint64 `json:"expired"`
+	Entries    int    `json:"entries"`
+	Hits       uint64 `json:"hits"`
+	Misses     uint64 `json:"misses"`
+	Inserts    uint64 `json:"inserts"`
+	Evictions  uint64 `json:"evictions"`
+	Expired    uint64 `json:"expired"`
+	Refused    uint64 `json:"refused"`    // updates refused: the cached data was more trusted
+	Flushed    uint64 `json:"flushed"`    // removed by an operator
+	Stale      uint64 `json:"stale"`      // expired entries served (RFC 8767)
+	Prefetches uint64 `json:"prefetches"` // refreshes asked for before expiry
 }
 
 // ResolutionJSON counts resolutions.
 type ResolutionJSON struct {
-	Total    uint64 `json:"total"`
-	Failures uint64 `json:"failures"`
-	InFlight int64  `json:"in_flight"`
+	Total            uint64 `json:"total"`
+	Failures         uint64 `json:"failures"`
+	InFlight         int64  `json:"in_flight"`
+	Prefetches       uint64 `json:"prefetches"`        // cached answers refreshed before they expired
+	PrefetchFailures uint64 `json:"prefetch_failures"` // of those, the refreshes that failed
+	StaleAnswers     uint64 `json:"stale_answers"`     // expired answers given because no fresh one came (RFC 8767)
 }
 
 // UpstreamJSON is the resolver's exchange counters.
@@ -81,31 +91,37 @@ func percentiles(s histogram.Snapshot) Percentiles {
 }
 
 func kindJSON(k cache.KindStats) KindJSON {
-	return KindJSON{Entries: k.Entries, Hits: k.Hits, Misses: k.Misses, Inserts: k.Inserts, Evictions: k.Evictions, Expired: k.Expired}
+	return KindJSON{Entries: k.Entries, Hits: k.Hits, Misses: k.Misses, Inserts: k.Inserts, Evictions: k.Evictions,
+		Expired: k.Expired, Refused: k.Refused, Flushed: k.Flushed, Stale: k.Stale, Prefetches: k.Prefetches}
+}
+
+func cacheJSON(c cache.Stats) *CacheJSON {
+	ans := c.Answers
+	out := &CacheJSON{Entries: c.Entries, Bytes: c.Bytes,
+		Hits: ans.Hits, Misses: ans.Misses, Inserts: ans.Inserts,
+		Evictions: ans.Evictions + c.RRsets.Evictions + c.NameErrors.Evictions, Expired: ans.Expired,
+		Answers: kindJSON(ans), NameErrors: kindJSON(c.NameErrors), RRsets: kindJSON(c.RRsets)}
+	if lookups := ans.Hits + ans.Misses; lookups > 0 {
+		out.HitRatio = float64(ans.Hits) / float64(lookups)
+	}
+	return out
 }
 
 func (a *Admin) stats(w http.ResponseWriter, _ *http.Request) {
 	q := a.opts.Metrics.Snapshot()
 	out := Stats{
 		UptimeSeconds: q.Uptime.Seconds(),
-		Queries:       QueriesJSON{Total: q.Total, ByType: q.ByType, ByRcode: q.ByRcode},
+		Queries:       QueriesJSON{Total: q.Total, ByType: q.ByType, ByRcode: q.ByRcode, Stale: q.Stale},
 		LatencyMS:     percentiles(q.Latency),
 		QueryLog:      a.opts.QueryLog.Enabled(),
 	}
 	if a.opts.Cache != nil {
-		c := a.opts.Cache.Stats()
-		ans := c.Answers
-		out.Cache = &CacheJSON{Entries: ans.Entries + c.Delegations.Entries + c.NameErrors.Entries, Bytes: c.Bytes,
-			Hits: ans.Hits, Misses: ans.Misses, Inserts: ans.Inserts,
-			Evictions: ans.Evictions + c.Delegations.Evictions + c.NameErrors.Evictions, Expired: ans.Expired,
-			Delegations: kindJSON(c.Delegations), NameErrors: kindJSON(c.NameErrors)}
-		if lookups := ans.Hits + ans.Misses; lookups > 0 {
-			out.Cache.HitRatio = float64(ans.Hits) / float64(lookups)
-		}
+		out.Cache = cacheJSON(a.opts.Cache.Stats())
 	}
 	if a.opts.Resolver != nil {
 		r := a.opts.Resolver.Stats()
-		out.Resolutions = &ResolutionJSON{Total: r.Resolutions, Failures: r.Failures, InFlight: r.InFlight}
+		out.Resolutions = &ResolutionJSON{Total: r.Resolutions, Failures: r.Failures, InFlight: r.InFlight,
+			Prefetches: r.Prefetches, PrefetchFailures: r.PrefetchFailures, StaleAnswers: r.StaleAnswers}
 		out.Upstream = &UpstreamJSON{Queries: r.UpstreamQueries, Timeouts: r.UpstreamTimeouts,
 			TCPFallbacks: r.TCPFallbacks, Errors: r.UpstreamErrors, RTTMS: percentiles(r.UpstreamRTT)}
 	}

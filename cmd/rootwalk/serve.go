@@ -60,9 +60,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			}
 		}()
 	}
-	c, err := cache.New(cache.Options{MaxEntries: cfg.Cache.Size, MaxBytes: cfg.Cache.Memory})
+	c, err := cache.New(cacheOptions(cfg))
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
+	}
+	if cfg.Cache.File != "" {
+		loadCacheFile(c, cfg.Cache.File, log)
 	}
 	opts, err := resolverOptions(cfg, lab, c, log)
 	if err != nil {
@@ -117,6 +120,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		errs = append(errs, admin.Shutdown(sctx))
 	}
 	wg.Wait()
+	if cfg.Cache.File != "" {
+		res.Close() // no walk stores anything while the cache is written
+		errs = append(errs, saveCacheFile(c, cfg.Cache.File, log))
+	}
 	return errors.Join(errs...)
 }
 

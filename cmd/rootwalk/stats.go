@@ -58,7 +58,8 @@ func writeStats(w io.Writer, addr string, s *server.Stats) error {
 	if c := s.Cache; c != nil {
 		fmt.Fprintf(&b, "%-12s %d entries (%s), hit ratio %.1f%% (%d hits, %d misses), %d evictions, %d expired\n",
 			"cache", c.Entries, bytesText(c.Bytes), 100*c.HitRatio, c.Hits, c.Misses, c.Evictions, c.Expired)
-		fmt.Fprintf(&b, "%-12s delegations: %d entries, %d hits, %d misses\n", "", c.Delegations.Entries, c.Delegations.Hits, c.Delegations.Misses)
+		fmt.Fprintf(&b, "%-12s rrsets: %d entries, %d hits, %d misses; nxdomain: %d entries\n", "",
+			c.RRsets.Entries, c.RRsets.Hits, c.RRsets.Misses, c.NameErrors.Entries)
 	}
 	if r := s.Resolutions; r != nil {
 		fmt.Fprintf(&b, "%-12s %d, %d failed, %d in flight\n", "resolutions", r.Total, r.Failures, r.InFlight)

@@ -42,8 +42,26 @@ func resolverOptions(cfg *config.Config, lab *zones.Lab, c *cache.Cache, log *sl
 		AllowUpstream:     policy.allow,
 		DenyUpstream:      policy.deny,
 		Cache:             c,
+		Prefetch:          cfg.Cache.Prefetch,
+		ServeStale:        cfg.Cache.ServeStale,
 		Logger:            log.With("component", "resolver"),
 	}, nil
+}
+
+// cacheOptions turns the cache.* settings into the cache's options.
+func cacheOptions(cfg *config.Config) cache.Options {
+	opts := cache.Options{
+		MaxEntries:     cfg.Cache.Size,
+		MaxBytes:       cfg.Cache.Memory,
+		MinTTL:         cfg.Cache.MinTTL,
+		MaxTTL:         cfg.Cache.MaxTTL,
+		NegativeMaxTTL: cfg.Cache.NegativeMaxTTL,
+		Policy:         cache.Policy(cfg.Cache.Policy),
+	}
+	if cfg.Cache.ServeStale {
+		opts.StaleMaxAge = cfg.Cache.StaleMaxAge
+	}
+	return opts
 }
 
 // upstreamPolicy is where the resolver may send queries.

@@ -66,6 +66,21 @@ func (f *Cache) Add(q dns.Question, err error, now time.Time) {
 	f.entries[q] = failedQuestion{err: err, until: now.Add(ttl), count: e.count}
 }
 
+// Hold makes q count as failed with err until at least until, however
+// long its own backoff would have lasted: the recheck timer of RFC 8767
+// while q is answered stale. It keeps the count of failures in a row.
+func (f *Cache) Hold(q dns.Question, err error, until time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.entries[q]
+	if !ok && len(f.entries) >= maxEntries {
+		f.prune(until)
+	}
+	if !ok || e.until.Before(until) {
+		f.entries[q] = failedQuestion{err: err, until: until, count: e.count}
+	}
+}
+
 // Forget drops q's failure once q resolves again.
 func (f *Cache) Forget(q dns.Question) {
 	f.mu.Lock()
