@@ -67,15 +67,19 @@ func startStack(t *testing.T, lab *zones.Lab, opts ...func(*resolver.Options)) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.cache, err = cache.New(cache.Options{}); err != nil {
+	if s.cache, err = cache.New(cache.Options{StaleMaxAge: 24 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	o := resolver.Options{
 		Hints: hints, UpstreamPort: uint16(lab.Port()), IPv6: true, QNameMinimisation: true, AllowUpstream: resolver.Loopback,
+		Prefetch: true, ServeStale: true,
 		Cache: s.cache, Clock: s.clock, Logger: testLogger(t),
 	}
 	for _, f := range opts {
 		f(&o)
+	}
+	if c, ok := o.Cache.(*cache.Cache); ok {
+		s.cache = c // withCache replaced it
 	}
 	s.resolver, err = resolver.New(o)
 	if err != nil {
@@ -100,6 +104,16 @@ func startStack(t *testing.T, lab *zones.Lab, opts ...func(*resolver.Options)) *
 	})
 	s.addr = l.Addr()
 	return s
+}
+
+// withCache gives a stack a cache configured as opts say.
+func withCache(t *testing.T, opts cache.Options) func(*resolver.Options) {
+	t.Helper()
+	c, err := cache.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(o *resolver.Options) { o.Cache = c }
 }
 
 func testLogger(t *testing.T) *slog.Logger {

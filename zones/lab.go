@@ -271,6 +271,23 @@ func (l *Lab) QueriesTo(addr netip.Addr) uint64 {
 	return 0
 }
 
+// SetDown starts (true) or ends (false) an outage of every server of
+// zone, as if the zone's authorities had all gone dark, and returns how
+// many servers that is.
+func (l *Lab) SetDown(zone string, down bool) int {
+	n := 0
+	for _, s := range l.servers {
+		for _, z := range s.Zones() {
+			if dns.CanonicalName(z) == dns.CanonicalName(zone) {
+				s.SetDown(down)
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 // Servers describes the lab's servers, sorted by address.
 func (l *Lab) Servers() []LabServer {
 	out := make([]LabServer, 0, len(l.servers))

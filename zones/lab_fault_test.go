@@ -360,3 +360,29 @@ func TestNoIPv6(t *testing.T) {
 		})
 	}
 }
+
+func TestLabOutage(t *testing.T) {
+	lab := startTestLab(t)
+	addr := netip.AddrPortFrom(netip.MustParseAddr("127.53.2.1"), uint16(lab.Port())) // ns1.example.com
+	ask := func() error {
+		q := new(dns.Msg)
+		q.SetQuestion("www.example.com.", dns.TypeA)
+		c := &dns.Client{Timeout: 300 * time.Millisecond}
+		_, _, err := c.Exchange(q, addr.String())
+		return err
+	}
+	if n := lab.SetDown("Example.COM", true); n != 2 {
+		t.Errorf("%d servers taken down for example.com, want its 2", n)
+	}
+	before := lab.QueriesTo(addr.Addr())
+	if err := ask(); err == nil {
+		t.Error("answered during the outage")
+	}
+	if lab.QueriesTo(addr.Addr()) != before+1 {
+		t.Error("query during the outage not counted")
+	}
+	lab.SetDown("example.com.", false)
+	if err := ask(); err != nil {
+		t.Errorf("after the outage: %v", err)
+	}
+}

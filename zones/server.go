@@ -34,6 +34,9 @@ type Server struct {
 	handler *Handler
 	log     *slog.Logger
 	queries atomic.Uint64
+	// down: an outage, switched on and off at run time; queries are
+	// counted and dropped.
+	down atomic.Bool
 
 	udp, tcp *dns.Server
 	done     chan error // one value per serving goroutine when it returns
@@ -82,6 +85,10 @@ func (s *Server) Zones() []string { return s.handler.Zones() }
 
 // Fault returns the server's fault.
 func (s *Server) Fault() Fault { return s.handler.fault }
+
+// SetDown starts (true) or ends (false) an outage: while it lasts, the
+// server reads queries and answers none, as a FaultSilent server does.
+func (s *Server) SetDown(down bool) { s.down.Store(down) }
 
 // Queries returns how many queries (messages with the QR bit clear and a
 // complete header) the server has received so far, answered or not.
@@ -133,7 +140,7 @@ func (s *Server) accept(dh dns.Header) dns.MsgAcceptAction {
 		return dns.MsgIgnore
 	}
 	s.queries.Add(1)
-	if s.handler.fault == FaultSilent {
+	if s.handler.fault == FaultSilent || s.down.Load() {
 		return dns.MsgIgnore
 	}
 	return dns.MsgAccept
