@@ -268,3 +268,23 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d entries, bound 2000", s.Entries)
 	}
 }
+
+func TestKnownIsNotCounted(t *testing.T) {
+	c := newCache(t, Options{})
+	storeA(t, c, "www.example.com.", 100, t0)
+	if _, ok := c.Known(query("www.example.com.", dns.TypeA), t0.Add(95*time.Second)); !ok {
+		t.Error("Known missed a fresh entry")
+	}
+	if _, ok := c.Known(query("nope.example.com.", dns.TypeA), t0); ok {
+		t.Error("Known found what was never stored")
+	}
+	if _, ok := c.Known(query("www.example.com.", dns.TypeA), t0.Add(100*time.Second)); ok {
+		t.Error("Known found an expired entry")
+	}
+	if s := c.Stats().Answers; s.Hits != 0 || s.Misses != 0 || s.Prefetches != 0 {
+		t.Errorf("answers %+v: Known counted", s)
+	}
+	if _, refresh, _ := c.Answer(query("www.example.com.", dns.TypeA), t0.Add(95*time.Second)); !refresh {
+		t.Error("Known took the refresh that Answer should give")
+	}
+}

@@ -58,6 +58,9 @@ type Stats struct {
 // (negative ones too); NameErrors say a name does not exist, whatever
 // the type; RRsets hold single record sets with their trust, and answer
 // what Answers do not hold when their trust allows, and delegations.
+// The resolver looks for a name error and a delegation at each ancestor
+// of a name until it finds one, so their misses are many by design; the
+// hit ratio operators watch is the answers'.
 type KindStats struct {
 	Entries    int // held now
 	Hits       uint64
@@ -139,6 +142,16 @@ func (c *Cache) Answer(q Query, now time.Time) (m *dns.Msg, refresh, ok bool) {
 	}
 	c.msgs.count(k, countMiss)
 	return nil, false, false
+}
+
+// Known returns what Answer would, fresh or not at all, without counting
+// a lookup or asking for a refresh: for a resolver checking what it has
+// learned (a QNAME minimisation step it need not ask again).
+func (c *Cache) Known(q Query, now time.Time) (*dns.Msg, bool) {
+	if e, ok := c.msgs.touch(answerKey(q), now); ok {
+		return remaining(e, now), true
+	}
+	return c.answerFromRRsets(q, now)
 }
 
 // answerFromRRsets builds a reply to q from an RRset trusted enough to

@@ -157,11 +157,17 @@ type served struct {
 // and returns once the roots are primed.
 func startServe(t *testing.T, args func(labPort int) []string) served {
 	t.Helper()
+	return startServeBinary(t, rootwalkBin, args)
+}
+
+// startServeBinary is startServe for the rootwalk binary at bin.
+func startServeBinary(t *testing.T, bin string, args func(labPort int) []string) served {
+	t.Helper()
 	var lastLog string
 	for range 5 {
 		s := served{addr: freeAddr(t), admin: freeAddr(t)}
 		all := append([]string{"serve", "--listen", s.addr.String(), "--admin", s.admin.String()}, args(labPort())...)
-		s.p = startProcess(t, true, rootwalkBin, all...)
+		s.p = startProcess(t, true, bin, all...)
 		if ok := waitPrimed(s.p, 30*time.Second); ok {
 			return s
 		}

@@ -17,6 +17,13 @@ func (o optionalCache) lookupAnswer(q Query, now time.Time) (m *dns.Msg, refresh
 	return o.c.Answer(q, now)
 }
 
+func (o optionalCache) known(q Query, now time.Time) (*dns.Msg, bool) {
+	if o.c == nil {
+		return nil, false
+	}
+	return o.c.Known(q, now)
+}
+
 func (o optionalCache) staleAnswer(q Query, now time.Time) (*dns.Msg, bool) {
 	if o.c == nil {
 		return nil, false

@@ -186,6 +186,9 @@ func (c *mapCache) Answer(q Query, now time.Time) (*dns.Msg, bool, bool) {
 	}
 	return m, refresh, true
 }
+func (c *mapCache) Known(q Query, now time.Time) (*dns.Msg, bool) {
+	return c.get(answerKey(q), now)
+}
 func (c *mapCache) StaleAnswer(q Query, now time.Time) (*dns.Msg, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -116,3 +116,30 @@ func TestQNameMinimisationIsBounded(t *testing.T) {
 		t.Errorf("%d queries for a 32-label name, want at most %d minimised and the full one", n, maxMinimiseCount)
 	}
 }
+
+func TestMinimisedStepsComeFromTheCache(t *testing.T) {
+	tree := testTree(t)
+	example := tree["127.0.0.3"] // shared with 127.0.0.4
+	example["node.example.test. A"] = negative(t, dns.RcodeSuccess, soaExample)
+	example["one.node.example.test. A"] = answer(t, "one.node.example.test. 300 IN A 192.0.2.11")
+	example["two.node.example.test. A"] = answer(t, "two.node.example.test. 300 IN A 192.0.2.12")
+	net := newFakeNet(tree)
+	r := newTestResolver(t, net, newMapCache())
+	r.qmin = true
+	resolve := func(name string) []string {
+		t.Helper()
+		before := len(net.queries())
+		if _, err := r.Resolve(t.Context(), dns.Question{Name: name, Qtype: dns.TypeA, Qclass: dns.ClassINET}); err != nil {
+			t.Fatal(err)
+		}
+		var sent []string
+		for _, q := range net.queries()[before:] {
+			sent = append(sent, q[strings.Index(q, " ")+1:])
+		}
+		return sent
+	}
+	resolve("one.node.example.test.")
+	if got := resolve("two.node.example.test."); len(got) != 1 || got[0] != "two.node.example.test. A" {
+		t.Errorf("second name under the node sent %q, want only the full name: the node's NODATA is cached", got)
+	}
+}

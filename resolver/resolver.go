@@ -38,6 +38,10 @@ type Cache interface {
 	// Answer returns a fresh cached reply to q. refresh asks the caller,
 	// and no other, to refresh the entry now: it is about to expire.
 	Answer(q Query, now time.Time) (m *dns.Msg, refresh, ok bool)
+	// Known returns a fresh cached reply to q, as Answer does, but as the
+	// resolver's own bookkeeping rather than an answer lookup: it is not
+	// counted, and asks for no refresh.
+	Known(q Query, now time.Time) (*dns.Msg, bool)
 	// StaleAnswer returns an expired reply to q kept to be served stale
 	// (RFC 8767), its TTLs set to what a stale answer carries.
 	StaleAnswer(q Query, now time.Time) (*dns.Msg, bool)

@@ -208,6 +208,12 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 	referrals := 0
 	for range maxReferralDepth + maxMinimiseCount + 1 {
 		ask, minimised := qm.next()
+		if minimised {
+			if out, ok := w.cachedStep(ctx, ask); ok {
+				qm.learned(out) // known from an earlier walk: nothing to ask
+				continue
+			}
+		}
 		out, err := w.askZone(ctx, dp, ask)
 		if err != nil {
 			if minimised && !stop(ctx, err) {
@@ -235,6 +241,26 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 		qm.learned(out)
 	}
 	return nil, fmt.Errorf("%w: more than %d referrals for %s", ErrBudgetExceeded, maxReferralDepth, q.Name)
+}
+
+// cachedStep returns what the cache knows of a minimised question, as the
+// outcome its zone's servers gave when they were asked, so that a flood of
+// names below one node is not asked about that node again for each.
+func (w *walk) cachedStep(ctx context.Context, ask dns.Question) (outcome, bool) {
+	m, ok := w.cache.known(w.query(ask), w.r.clock.Now())
+	if !ok {
+		return outcome{}, false
+	}
+	if w.tracing() {
+		w.emit(ctx, Event{Kind: EventCacheHit, Question: ask, Reply: m})
+	}
+	switch {
+	case m.Rcode == dns.RcodeNameError:
+		return outcome{kind: kindNXDOMAIN, msg: m}, true
+	case len(m.Answer) == 0:
+		return outcome{kind: kindNODATA, msg: m}, true
+	}
+	return outcome{kind: kindAnswer, msg: m}, true
 }
 
 // startDelegation returns the deepest cached zone cut above q's name, or
