@@ -130,7 +130,7 @@ func (c *Cache) Answer(q Query, now time.Time) (m *dns.Msg, refresh, ok bool) {
 	k := answerKey(q)
 	e, st := c.msgs.get(k, now)
 	if st == fresh {
-		if e.expires.Sub(now)*prefetchShare <= time.Duration(e.ttl)*time.Second && e.refreshing.CompareAndSwap(false, true) {
+		if time.Duration(e.expires-now.UnixNano())*prefetchShare <= time.Duration(e.ttl)*time.Second && e.refreshing.CompareAndSwap(false, true) {
 			c.msgs.count(k, countPrefetch)
 			refresh = true
 		}
@@ -182,7 +182,7 @@ func (c *Cache) StaleAnswer(q Query, now time.Time) (*dns.Msg, bool) {
 	if !ok {
 		return nil, false
 	}
-	m := e.msg.Copy()
+	m := e.copyMessage()
 	setTTLs(m, StaleTTL)
 	return m, true
 }
@@ -202,12 +202,12 @@ func (c *Cache) StoreAnswer(q Query, m *dns.Msg, now time.Time) *dns.Msg {
 	if !ok {
 		return m
 	}
+	e := newEntry(m, ttl, now)
 	if !q.CD {
 		// What a CD query got was not validated: it stays with its key.
-		c.storeRRsets(m, now)
+		c.storeRRsets(m, e, now)
 	}
-	e := newEntry(m, ttl, now)
-	c.msgs.put(answerKey(q), e, now, nil)
+	c.msgs.put(answerKey(q), e, now)
 	return remaining(e, now)
 }
 
@@ -234,7 +234,7 @@ func (c *Cache) StoreNameError(name string, m *dns.Msg, now time.Time) {
 	if !ok {
 		return
 	}
-	c.msgs.put(nameErrorKey(name, dns.ClassINET), newEntry(m, ttl, now), now, nil)
+	c.msgs.put(nameErrorKey(name, dns.ClassINET), newEntry(m, ttl, now), now)
 }
 
 // Delegation returns the delegation of exactly zone as a referral: its NS
@@ -268,7 +268,7 @@ func (c *Cache) Delegation(zone string, now time.Time) (*dns.Msg, bool) {
 // servers set it on referrals).
 func (c *Cache) StoreDelegation(zone string, m *dns.Msg, now time.Time) {
 	ref := &dns.Msg{Ns: m.Ns, Extra: m.Extra}
-	c.storeRRsets(ref, now)
+	c.storeRRsets(ref, nil, now)
 }
 
 // Stats returns a snapshot of the counters.
@@ -281,59 +281,115 @@ func (c *Cache) Stats() Stats {
 }
 
 func newEntry(m *dns.Msg, ttl uint32, now time.Time) *entry {
-	stored := m.Copy()
+	stored := &dns.Msg{Answer: copyRRs(m.Answer), Ns: copyRRs(m.Ns), Extra: copyRRs(m.Extra)}
 	setTTLs(stored, ttl)
 	return &entry{
-		msg:     stored,
-		stored:  now,
-		expires: now.Add(time.Duration(ttl) * time.Second),
-		ttl:     ttl,
-		size:    estimateSize(stored),
+		answer:        stored.Answer,
+		ns:            stored.Ns,
+		extra:         stored.Extra,
+		rcode:         m.Rcode,
+		authoritative: m.Authoritative,
+		stored:        now.UnixNano(),
+		expires:       now.Add(time.Duration(ttl) * time.Second).UnixNano(),
+		ttl:           ttl,
+		size:          estimateSize(stored),
 	}
 }
 
 // storeRRsets caches each RRset of m at the trust of its section, unless
-// a more trusted copy is cached and fresh.
-func (c *Cache) storeRRsets(m *dns.Msg, now time.Time) {
-	for section, rrs := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+// a more trusted copy is cached and fresh. When own is not nil it is the
+// entry holding a private copy of m, whose records the RRset entries
+// share instead of copying them again: no entry's records are ever
+// modified.
+func (c *Cache) storeRRsets(m *dns.Msg, own *entry, now time.Time) {
+	sections := [3][]dns.RR{m.Answer, m.Ns, m.Extra}
+	var copies [3][]dns.RR
+	if own != nil {
+		copies = [3][]dns.RR{own.answer, own.ns, own.extra}
+	}
+	for section, rrs := range sections {
 		trust := sectionTrust(m, section)
 		for _, set := range rrsets(rrs) {
-			ttl, ok := minTTL(set)
+			ttl, ok := minTTL(pick(rrs, set))
 			if !ok || ttl == 0 {
 				continue
 			}
 			ttl = c.clamp(ttl, c.opts.MaxTTL)
-			h := set[0].Header()
-			e := newEntry(&dns.Msg{Answer: set}, ttl, now)
+			var e *entry
+			if own != nil {
+				e = sharedEntry(pick(copies[section], set), ttl, now)
+			} else {
+				e = rrsetEntry(pick(rrs, set), ttl, now)
+			}
 			e.trust = trust
-			c.rrsets.put(rrsetKey(h.Name, h.Rrtype, h.Class), e, now, func(old *entry) bool {
-				return trust >= old.trust
-			})
+			h := rrs[set[0]].Header()
+			c.rrsets.put(rrsetKey(h.Name, h.Rrtype, h.Class), e, now)
 		}
 	}
 }
 
-// rrsets groups records by name, type and class, keeping their order;
-// OPT pseudo-records are left out.
-func rrsets(rrs []dns.RR) [][]dns.RR {
-	var sets [][]dns.RR
+// rrsetEntry is an entry for a private copy of set.
+func rrsetEntry(set []dns.RR, ttl uint32, now time.Time) *entry {
+	rrs := copyRRs(set)
 	for _, rr := range rrs {
+		rr.Header().Ttl = ttl
+	}
+	m := &dns.Msg{Answer: rrs}
+	return &entry{answer: rrs, stored: now.UnixNano(), expires: now.Add(time.Duration(ttl) * time.Second).UnixNano(), ttl: ttl, size: estimateSize(m)}
+}
+
+// sharedEntry is an entry for records another entry holds too: only what
+// is its own counts toward the byte bound.
+func sharedEntry(set []dns.RR, ttl uint32, now time.Time) *entry {
+	return &entry{
+		answer:  set,
+		stored:  now.UnixNano(),
+		expires: now.Add(time.Duration(ttl) * time.Second).UnixNano(),
+		ttl:     ttl,
+		size:    entryOverhead + sharedRecordSize*int64(len(set)),
+	}
+}
+
+// rrsets groups the records of one section by name, type and class, as
+// lists of their indexes, keeping their order; OPT pseudo-records are
+// left out.
+func rrsets(rrs []dns.RR) [][]int {
+	if len(rrs) == 1 && rrs[0].Header().Rrtype != dns.TypeOPT {
+		return oneRecord
+	}
+	var sets [][]int
+	for i, rr := range rrs {
 		h := rr.Header()
 		if h.Rrtype == dns.TypeOPT {
 			continue
 		}
 		found := false
-		for i, set := range sets {
-			f := set[0].Header()
+		for j, set := range sets {
+			f := rrs[set[0]].Header()
 			if f.Rrtype == h.Rrtype && f.Class == h.Class && canonical(f.Name) == canonical(h.Name) {
-				sets[i] = append(set, rr)
+				sets[j] = append(set, i)
 				found = true
 				break
 			}
 		}
 		if !found {
-			sets = append(sets, []dns.RR{rr})
+			sets = append(sets, []int{i})
 		}
 	}
 	return sets
+}
+
+// oneRecord is rrsets' answer for a section of one record.
+var oneRecord = [][]int{{0}}
+
+// pick returns the records of rrs at the indexes set.
+func pick(rrs []dns.RR, set []int) []dns.RR {
+	if len(set) == len(rrs) {
+		return rrs[:len(rrs):len(rrs)] // the whole section, in order: nothing to gather
+	}
+	out := make([]dns.RR, len(set))
+	for i, j := range set {
+		out[i] = rrs[j]
+	}
+	return out
 }

@@ -51,18 +51,22 @@ func (c *Cache) Save(w io.Writer, now time.Time) (int, error) {
 	for _, s := range []*store{c.msgs, c.rrsets} {
 		var packErr error
 		s.each(func(k key, e *entry) bool {
-			if !now.Before(e.expires) && !s.keep(e, now) {
+			if now.UnixNano() >= e.expires && !s.keep(e, now) {
 				return true
 			}
-			wire, err := e.msg.Pack()
+			wire, err := e.message().Pack()
 			if err != nil {
 				packErr = fmt.Errorf("pack %s %s: %w", k.name, dns.TypeToString[k.qtype], err)
 				return false
 			}
-			entries = append(entries, fileEntry{
+			fe := fileEntry{
 				Kind: k.kind.String(), Name: k.name, Type: k.qtype, Class: k.class, DO: k.do, CD: k.cd,
-				Trust: e.trust, Stored: e.stored, Expires: e.expires, TTL: e.ttl, Used: e.used, Msg: wire,
-			})
+				Trust: e.trust, Stored: time.Unix(0, e.stored).UTC(), Expires: time.Unix(0, e.expires).UTC(), TTL: e.ttl, Msg: wire,
+			}
+			if e.used != 0 {
+				fe.Used = time.Unix(0, e.used).UTC()
+			}
+			entries = append(entries, fe)
 			return true
 		})
 		if packErr != nil {
@@ -169,10 +173,14 @@ func (c *Cache) restore(fe fileEntry, now time.Time) (bool, error) {
 	if limit := fe.Stored.Add(time.Duration(ttl) * time.Second); limit.Before(expires) {
 		expires = limit
 	}
-	e := &entry{msg: m, trust: fe.Trust, stored: fe.Stored, expires: expires, ttl: ttl, used: fe.Used, size: estimateSize(m)}
-	if !now.Before(e.expires) && !s.keep(e, now) {
+	e := &entry{answer: m.Answer, ns: m.Ns, extra: m.Extra, rcode: m.Rcode, authoritative: m.Authoritative,
+		trust: fe.Trust, stored: fe.Stored.UnixNano(), expires: expires.UnixNano(), ttl: ttl, size: estimateSize(m)}
+	if !fe.Used.IsZero() {
+		e.used = fe.Used.UnixNano()
+	}
+	if now.UnixNano() >= e.expires && !s.keep(e, now) {
 		return false, nil
 	}
-	s.put(k, e, now, nil)
+	s.put(k, e, now)
 	return true, nil
 }

@@ -33,7 +33,7 @@ type Entry struct {
 	Stale   bool     `json:"stale,omitempty"` // expired, kept to be served stale
 	Size    int64    `json:"size_bytes"`      // estimated
 	Records []string `json:"records"`         // in zone-file form, remaining TTLs
-	used    time.Time
+	used    int64    // Unix nanoseconds
 }
 
 // Entries lists the entries f selects at now, most recently used first.
@@ -48,7 +48,7 @@ func (c *Cache) Entries(f Filter, now time.Time) []Entry {
 			if !f.matches(k, name) {
 				return true
 			}
-			expired := !now.Before(e.expires)
+			expired := now.UnixNano() >= e.expires
 			if expired && !s.keep(e, now) {
 				return true // on its way out: no longer served at all
 			}
@@ -59,7 +59,7 @@ func (c *Cache) Entries(f Filter, now time.Time) []Entry {
 			return true
 		})
 	}
-	slices.SortStableFunc(out, func(a, b Entry) int { return b.used.Compare(a.used) })
+	slices.SortStableFunc(out, func(a, b Entry) int { return cmp.Compare(b.used, a.used) })
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]
 	}
@@ -88,7 +88,7 @@ func describe(k key, e *entry, now time.Time, expired bool) Entry {
 		OrigTTL: e.ttl,
 		Stale:   expired,
 		Size:    e.size,
-		used:    cmp.Or(e.used, e.stored),
+		used:    max(e.used, e.stored),
 	}
 	if k.kind != kindNameError {
 		out.Type = dns.TypeToString[k.qtype]
@@ -96,7 +96,7 @@ func describe(k key, e *entry, now time.Time, expired bool) Entry {
 	if k.kind == kindRRset {
 		out.Trust = e.trust.String()
 	} else {
-		out.Rcode = dns.RcodeToString[e.msg.Rcode]
+		out.Rcode = dns.RcodeToString[e.rcode]
 	}
 	for _, rrs := range [][]dns.RR{m.Answer, m.Ns} {
 		for _, rr := range rrs {

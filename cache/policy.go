@@ -25,7 +25,7 @@ const (
 type evictor interface {
 	Get(k key) (*entry, bool)  // the entry, counted as a use
 	Peek(k key) (*entry, bool) // the entry, not counted as a use
-	Add(k key, e *entry)       // a key not held
+	Add(k key, e *entry)       // k's entry, replacing and using what k held
 	Remove(k key) bool
 	RemoveOldest() (key, *entry, bool) // the entry the policy would evict
 	Len() int
@@ -125,11 +125,14 @@ func (q *twoQueue) Peek(k key) (*entry, bool) {
 }
 
 func (q *twoQueue) Add(k key, e *entry) {
-	if q.ghosts.Remove(k) {
+	switch {
+	case q.frequent.Contains(k):
 		q.frequent.Add(k, e)
-		return
+	case q.recent.Remove(k), q.ghosts.Remove(k):
+		q.frequent.Add(k, e) // held or seen before: this is a second use
+	default:
+		q.recent.Add(k, e)
 	}
-	q.recent.Add(k, e)
 }
 
 func (q *twoQueue) Remove(k key) bool {

@@ -13,17 +13,50 @@ import (
 // refreshing never change after it is stored, so it may be read outside
 // the shard's lock.
 type entry struct {
-	msg     *dns.Msg  // the reply, or for an RRset the records in Answer
-	trust   Trust     // RRsets only
-	stored  time.Time // when it was stored
-	expires time.Time // when its TTL runs out
-	ttl     uint32    // the TTL it was stored with, after the clamps
-	size    int64     // estimated bytes
-	// used is when a client was last given it, under the shard's lock.
-	used time.Time
+	// The reply's sections (for an RRset, its records in answer) and
+	// header: kept without a dns.Msg around them, which would cost each
+	// entry a sixth of its memory.
+	answer, ns, extra []dns.RR
+	rcode             int
+	authoritative     bool
+	trust             Trust  // RRsets only
+	stored            int64  // when it was stored, in Unix nanoseconds
+	expires           int64  // when its TTL runs out, in Unix nanoseconds
+	ttl               uint32 // the TTL it was stored with, after the clamps
+	size              int64  // estimated bytes
+	// used is when a client was last given it (Unix nanoseconds), under
+	// the shard's lock.
+	used int64
 	// refreshing is set once a caller has been told to refresh it
 	// before it expires (prefetch), so that one refresh runs at a time.
 	refreshing atomic.Bool
+}
+
+// message returns e as a message, for reading only: the reply, or the
+// RRset in the answer section.
+func (e *entry) message() *dns.Msg {
+	m := &dns.Msg{Answer: e.answer, Ns: e.ns, Extra: e.extra}
+	m.Rcode, m.Authoritative = e.rcode, e.authoritative
+	return m
+}
+
+// copyMessage returns a copy of e as a message, the caller's to modify.
+func (e *entry) copyMessage() *dns.Msg {
+	m := &dns.Msg{Answer: copyRRs(e.answer), Ns: copyRRs(e.ns), Extra: copyRRs(e.extra)}
+	m.Rcode, m.Authoritative = e.rcode, e.authoritative
+	return m
+}
+
+// copyRRs returns deep copies of rrs, nil for none.
+func copyRRs(rrs []dns.RR) []dns.RR {
+	if len(rrs) == 0 {
+		return nil
+	}
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		out[i] = dns.Copy(rr)
+	}
+	return out
 }
 
 // state is what a lookup found.
@@ -62,22 +95,39 @@ type store struct {
 }
 
 type shard struct {
-	mu          sync.Mutex
+	mu sync.Mutex
+	// counts follows mu so that a hit writes one cache line of the
+	// shard's, not two.
+	counts      [kinds]counters
 	ev          evictor
 	bytes       int64
 	maxEntries  int
 	maxBytes    int64
 	lastSweep   time.Time // of any kind
 	lastSqueeze time.Time // the last sweep under pressure
-	counts      [kinds]counters
-	_           [64]byte // keep shards' locks on separate cache lines
+	_           [64]byte  // keep shards' locks on separate cache lines
 }
 
 // counters are one shard's for one kind of entry, summed into KindStats.
 type counters struct {
-	entries                                       int
 	hits, misses, stale, prefetches               uint64
+	entries                                       int
 	inserts, evictions, expired, refused, flushed uint64
+}
+
+// promoteEvery is how often, at most, a read moves an entry up its
+// eviction policy's order (and notes the time of use): a popular entry
+// stays at the front all the same, and reads mostly leave the shared
+// lists alone, which is what lets lookups on all cores run side by side.
+const promoteEvery = int64(time.Second)
+
+// use marks e as read at n, moving it up the policy's order if it has
+// not been moved for promoteEvery.
+func (sh *shard) use(k key, e *entry, n int64) {
+	if n-e.used >= promoteEvery {
+		sh.ev.Get(k)
+		e.used = n
+	}
 }
 
 func newStore(n, maxEntries int, maxBytes int64, p Policy, staleFor time.Duration) (*store, error) {
@@ -105,13 +155,13 @@ func (s *store) get(k key, now time.Time) (*entry, state) {
 	sh := s.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.ev.Get(k)
+	e, ok := sh.ev.Peek(k)
 	if !ok {
 		return nil, missing
 	}
-	if now.Before(e.expires) {
+	if n := now.UnixNano(); n < e.expires {
 		sh.counts[k.kind].hits++
-		e.used = now
+		sh.use(k, e, n)
 		return e, fresh
 	}
 	if s.keep(e, now) {
@@ -127,11 +177,12 @@ func (s *store) touch(k key, now time.Time) (*entry, bool) {
 	sh := s.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.ev.Get(k)
-	if !ok || !now.Before(e.expires) {
+	e, ok := sh.ev.Peek(k)
+	n := now.UnixNano()
+	if !ok || n >= e.expires {
 		return nil, false
 	}
-	e.used = now
+	sh.use(k, e, n)
 	return e, true
 }
 
@@ -167,34 +218,35 @@ func (s *store) getStale(k key, now time.Time) (*entry, bool) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.ev.Peek(k)
-	if !ok || now.Before(e.expires) || !s.keep(e, now) {
+	if !ok || now.UnixNano() < e.expires || !s.keep(e, now) {
 		return nil, false
 	}
 	sh.counts[k.kind].stale++
-	e.used = now
+	sh.ev.Get(k) // served stale: in use, whatever promoteEvery says
+	e.used = now.UnixNano()
 	return e, true
 }
 
 // keep reports whether an expired entry is still within the stale window.
 func (s *store) keep(e *entry, now time.Time) bool {
-	return s.staleFor > 0 && now.Before(e.expires.Add(s.staleFor))
+	return s.staleFor > 0 && now.UnixNano() < e.expires+int64(s.staleFor)
 }
 
-// put stores e under k, replacing what was there unless accept says no,
-// and evicts what the bounds require.
-func (s *store) put(k key, e *entry, now time.Time, accept func(old *entry) bool) bool {
+// put stores e under k, replacing what was there unless that is a fresh
+// RRset of higher trust, and evicts what the bounds require.
+func (s *store) put(k key, e *entry, now time.Time) bool {
 	sh := s.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if now.Sub(sh.lastSweep) >= sweepEvery {
+		s.sweep(sh, now, false)
+	}
 	if old, ok := sh.ev.Peek(k); ok {
-		if accept != nil && now.Before(old.expires) && !accept(old) {
+		if k.kind == kindRRset && now.UnixNano() < old.expires && e.trust < old.trust {
 			sh.counts[k.kind].refused++
 			return false
 		}
-		sh.remove(k, old, removedReplaced)
-	}
-	if now.Sub(sh.lastSweep) >= sweepEvery {
-		s.sweep(sh, now, false)
+		sh.release(k, old, removedReplaced) // Add replaces it in place
 	}
 	sh.ev.Add(k, e)
 	sh.bytes += e.size
@@ -246,10 +298,10 @@ func (s *store) sweep(sh *shard, now time.Time, pressure bool) {
 	sh.lastSweep = now
 	for _, k := range sh.ev.Keys() {
 		e, _ := sh.ev.Peek(k)
-		if now.Before(e.expires) {
+		if now.UnixNano() < e.expires {
 			continue
 		}
-		if !s.keep(e, now) || (pressure && e.used.Before(e.expires)) {
+		if !s.keep(e, now) || (pressure && e.used < e.expires) {
 			sh.remove(k, e, removedExpired)
 		}
 	}

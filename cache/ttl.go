@@ -83,14 +83,14 @@ func setTTLs(m *dns.Msg, ttl uint32) {
 // remaining returns a copy of e's message with every TTL reduced by the
 // whole seconds elapsed since it was stored.
 func remaining(e *entry, now time.Time) *dns.Msg {
-	m := e.msg.Copy()
+	m := e.copyMessage()
 	setTTLs(m, ttlLeft(e, now))
 	return m
 }
 
 // ttlLeft is e's TTL less the whole seconds elapsed since it was stored.
 func ttlLeft(e *entry, now time.Time) uint32 {
-	elapsed := now.Sub(e.stored) / time.Second
+	elapsed := time.Duration(now.UnixNano()-e.stored) / time.Second
 	if elapsed < 0 {
 		return e.ttl
 	}
