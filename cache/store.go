@@ -24,9 +24,11 @@ type entry struct {
 	expires           int64  // when its TTL runs out, in Unix nanoseconds
 	ttl               uint32 // the TTL it was stored with, after the clamps
 	size              int64  // estimated bytes
-	// used is when a client was last given it (Unix nanoseconds), under
-	// the shard's lock.
-	used int64
+	// used is when it was last moved up its policy's order or served
+	// stale (Unix nanoseconds), and moved the shard's move count then;
+	// both under the shard's lock.
+	used  int64
+	moved uint64
 	// refreshing is set once a caller has been told to refresh it
 	// before it expires (prefetch), so that one refresh runs at a time.
 	refreshing atomic.Bool
@@ -105,7 +107,10 @@ type shard struct {
 	maxBytes    int64
 	lastSweep   time.Time // of any kind
 	lastSqueeze time.Time // the last sweep under pressure
-	_           [64]byte  // keep shards' locks on separate cache lines
+	// moves counts the entries put at the front of the policy's order:
+	// stored, or moved up by a read.
+	moves uint64
+	_     [64]byte // keep shards' locks on separate cache lines
 }
 
 // counters are one shard's for one kind of entry, summed into KindStats.
@@ -115,19 +120,24 @@ type counters struct {
 	inserts, evictions, expired, refused, flushed uint64
 }
 
-// promoteEvery is how often, at most, a read moves an entry up its
-// eviction policy's order (and notes the time of use): a popular entry
-// stays at the front all the same, and reads mostly leave the shared
-// lists alone, which is what lets lookups on all cores run side by side.
-const promoteEvery = int64(time.Second)
+// promoteShare: a read moves an entry back to the front of its policy's
+// order only once at least 1/promoteShare of the shard's entries have
+// been put in front of it since it was last there. An entry can sink no
+// further than that between two reads, so a popular one is never
+// evicted for it; and reads mostly leave the shared lists alone, which
+// is what lets lookups on all cores run side by side. An entry's first
+// read always moves it (2Q's second use).
+const promoteShare = 8
 
 // use marks e as read at n, moving it up the policy's order if it has
-// not been moved for promoteEvery.
+// sunk far enough, or has never been read.
 func (sh *shard) use(k key, e *entry, n int64) {
-	if n-e.used >= promoteEvery {
-		sh.ev.Get(k)
-		e.used = n
+	if e.moved != 0 && sh.moves-e.moved < uint64(max(1, sh.ev.Len()/promoteShare)) {
+		return
 	}
+	sh.ev.Get(k)
+	sh.moves++
+	e.moved, e.used = sh.moves, n
 }
 
 func newStore(n, maxEntries int, maxBytes int64, p Policy, staleFor time.Duration) (*store, error) {
@@ -222,8 +232,9 @@ func (s *store) getStale(k key, now time.Time) (*entry, bool) {
 		return nil, false
 	}
 	sh.counts[k.kind].stale++
-	sh.ev.Get(k) // served stale: in use, whatever promoteEvery says
-	e.used = now.UnixNano()
+	sh.ev.Get(k) // served stale: in use, however far it has sunk
+	sh.moves++
+	e.moved, e.used = sh.moves, now.UnixNano()
 	return e, true
 }
 
@@ -249,6 +260,7 @@ func (s *store) put(k key, e *entry, now time.Time) bool {
 		sh.release(k, old, removedReplaced) // Add replaces it in place
 	}
 	sh.ev.Add(k, e)
+	sh.moves++
 	sh.bytes += e.size
 	sh.counts[k.kind].inserts++
 	sh.counts[k.kind].entries++
