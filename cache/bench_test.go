@@ -16,10 +16,14 @@ import (
 // processor's caches and run the garbage collector far more often than a
 // warm resolver's does.
 //
-// Compare a benchmark with its Parallel twin in the same run, alternating:
+// Scaling is measured as Go measures it, each Parallel benchmark on one
+// core and then on two, alternating runs on a noisy machine:
 //
 //	go test -c -o /tmp/cache.test ./cache
-//	for i in $(seq 8); do /tmp/cache.test -test.run '^$' -test.bench '^Benchmark(Lookup|Insert)(Parallel)?$' -test.benchtime 2s; done
+//	for i in $(seq 6); do /tmp/cache.test -test.run '^$' -test.bench 'Parallel$' -test.benchtime 2s -test.cpu 1,2; done
+//
+// (The plain benchmarks run one goroutine with every core available: the
+// garbage collector then works on a core of its own for free.)
 const benchNames = 50_000
 
 func benchCache(b *testing.B) (*Cache, []Query) {
@@ -54,6 +58,51 @@ func BenchmarkLookupParallel(b *testing.B) {
 		i := int(seq.Add(1) * 7919)
 		for pb.Next() {
 			if _, _, ok := c.Answer(qs[i%len(qs)], t0); !ok {
+				b.Error("miss")
+				return
+			}
+			i++
+		}
+	})
+}
+
+// zipfOrder is a sequence of indexes into benchNames drawn as real query
+// streams are, a few names asked often and most seldom (Zipf, s=1.1).
+func zipfOrder() []int {
+	rng := rand.New(rand.NewPCG(3, 4))
+	z := rand.NewZipf(rng, 1.1, 1, benchNames-1)
+	order := make([]int, 1<<16)
+	for i := range order {
+		order[i] = int(z.Uint64())
+	}
+	return order
+}
+
+// BenchmarkLookupZipf is a cache hit on one goroutine, names asked as a
+// real stream asks them.
+func BenchmarkLookupZipf(b *testing.B) {
+	c, qs := benchCache(b)
+	order := zipfOrder()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, ok := c.Answer(qs[order[i%len(order)]], t0); !ok {
+			b.Fatal("miss")
+		}
+		i++
+	}
+}
+
+// BenchmarkLookupZipfParallel is BenchmarkLookupZipf on every core at once.
+func BenchmarkLookupZipfParallel(b *testing.B) {
+	c, qs := benchCache(b)
+	order := zipfOrder()
+	b.ReportAllocs()
+	var seq atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(seq.Add(1) * 7919)
+		for pb.Next() {
+			if _, _, ok := c.Answer(qs[order[i%len(order)]], t0); !ok {
 				b.Error("miss")
 				return
 			}
