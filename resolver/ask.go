@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -149,6 +150,17 @@ func (w *walk) exchange(ctx context.Context, zone, server string, to netip.AddrP
 	if w.sent >= maxUpstreamQueries {
 		return Response{}, errOutOfQueries
 	}
+	release, err := w.r.throttle.Acquire(ctx, addr, w.r.clock.Now())
+	if err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			w.r.stats.rateLimited.Add(1)
+			if w.tracing() {
+				w.emit(ctx, Event{Kind: EventSkip, Question: q, Zone: zone, Target: server, Addr: to, Err: err})
+			}
+		}
+		return Response{}, err
+	}
+	defer release()
 	w.sent++
 	if w.tracing() {
 		w.emit(ctx, Event{Kind: EventQuery, Question: q, Zone: zone, Server: server, Addr: to})
@@ -157,7 +169,7 @@ func (w *walk) exchange(ctx context.Context, zone, server string, to netip.AddrP
 	rto := w.r.infra.Timeout(addr, w.r.clock.Now())
 	wire := q
 	wire.Name = wireName
-	resp, err := w.r.exch.Exchange(ctx, w.r.newQuery(wire, edns, w.recursive), to, rto)
+	resp, err := w.exchangeCookies(ctx, to, wire, edns, rto)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -183,6 +195,33 @@ func (w *walk) exchange(ctx context.Context, zone, server string, to netip.AddrP
 		}
 	}
 	return resp, nil
+}
+
+// exchangeCookies sends one query, with a DNS cookie when it carries
+// EDNS (RFC 7873), and checks the cookie of the reply: a reply carrying a
+// client cookie other than ours is a forgery. A BADCOOKIE reply that
+// brings a new server cookie is answered by asking once more with it
+// (RFC 7873 section 5.3).
+func (w *walk) exchangeCookies(ctx context.Context, to netip.AddrPort, wire dns.Question, edns bool, rto time.Duration) (Response, error) {
+	for attempt := 0; ; attempt++ {
+		query := w.r.newQuery(wire, edns, w.recursive)
+		if edns {
+			opt := query.IsEdns0()
+			opt.Option = append(opt.Option, w.r.cookies.Option(to.Addr()))
+		}
+		resp, err := w.r.exch.Exchange(ctx, query, to, rto)
+		if err != nil || !edns {
+			return resp, err
+		}
+		fresh, err := w.r.cookies.Check(to.Addr(), query, resp.Msg)
+		if err != nil {
+			return Response{}, fmt.Errorf("%s: %w: %w", to, ErrBadReply, err)
+		}
+		if !fresh || attempt > 0 {
+			return resp, nil
+		}
+		w.r.stats.queries.Add(1)
+	}
 }
 
 // addresses resolves the address of a name server that came without glue:

@@ -3,6 +3,8 @@ package resolver
 import (
 	"errors"
 	"strings"
+
+	"github.com/rootwalk/rootwalk/resolver/internal/throttle"
 )
 
 // Outcomes of a failed resolution that callers branch on with errors.Is.
@@ -29,6 +31,12 @@ var (
 	// ErrBadReply means a reply did not match its query (ID, question) or
 	// could not be used at all.
 	ErrBadReply = errors.New("bad reply")
+
+	// ErrRateLimited means a query was not sent because its server had
+	// been sent its share for now (Options.MaxServerQPS). It is wrapped
+	// inside ErrNoReachableAuthority when it held back every server of a
+	// zone.
+	ErrRateLimited = throttle.ErrRateLimited
 )
 
 // joinErrors is errors.Join on one line: the errors of several servers,

@@ -1,6 +1,10 @@
 package resolver
 
-import "time"
+import (
+	"time"
+
+	"github.com/rootwalk/rootwalk/resolver/internal/throttle"
+)
 
 // Budgets. Each bounds a loop that a broken or hostile DNS tree could
 // otherwise keep going forever (compare Unbound's iterator.h MAX_* values).
@@ -47,6 +51,38 @@ const (
 	// authorities failed, they are not asked about it again for this long.
 	staleRecheck = 30 * time.Second
 )
+
+// Upstream limits, when Options leave them zero. Even a resolver serving
+// a large network seldom sends one server more than a few thousand
+// queries a second; the default lets that through and stops what only a
+// flood of client questions could cause. A burst of a tenth of a second
+// rides on top.
+const (
+	// DefaultMaxServerQPS is the most queries a second sent to one server.
+	DefaultMaxServerQPS = 10_000
+	// DefaultMaxOutstanding is the most upstream queries awaiting replies
+	// at once (Unbound's outgoing-range default is 4096 ports).
+	DefaultMaxOutstanding = 4096
+)
+
+// throttleOptions turns Options' upstream limits into the throttle's:
+// zero means the default, negative no limit.
+func throttleOptions(opts Options) throttle.Options {
+	var t throttle.Options
+	switch {
+	case opts.MaxServerQPS == 0:
+		t.PerServerQPS = DefaultMaxServerQPS
+	case opts.MaxServerQPS > 0:
+		t.PerServerQPS = opts.MaxServerQPS
+	}
+	switch {
+	case opts.MaxOutstanding == 0:
+		t.MaxOutstanding = DefaultMaxOutstanding
+	case opts.MaxOutstanding > 0:
+		t.MaxOutstanding = opts.MaxOutstanding
+	}
+	return t
+}
 
 // ednsBufferSize is the UDP payload size advertised upstream: the DNS Flag
 // Day 2020 value, which avoids IP fragmentation on nearly every path.

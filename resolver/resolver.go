@@ -18,6 +18,8 @@ import (
 
 	"github.com/rootwalk/rootwalk/resolver/internal/failcache"
 	"github.com/rootwalk/rootwalk/resolver/internal/selection"
+	"github.com/rootwalk/rootwalk/resolver/internal/cookies"
+	"github.com/rootwalk/rootwalk/resolver/internal/throttle"
 
 	"github.com/rootwalk/rootwalk/internal/histogram"
 )
@@ -105,6 +107,20 @@ type Options struct {
 	// DefaultStaleAnswerAfter.
 	StaleAnswerAfter time.Duration
 
+	// MaxServerQPS bounds the queries a second sent to any one server
+	// address, so that no stream of client questions turns the resolver
+	// into a flood against a server: past it, the server is skipped as if
+	// it had not answered. 0: DefaultMaxServerQPS; negative: no limit.
+	MaxServerQPS float64
+	// MaxOutstanding bounds the upstream queries awaiting replies at once;
+	// past it, a query waits for a slot within its deadline. 0:
+	// DefaultMaxOutstanding; negative: no bound.
+	MaxOutstanding int
+
+	// CookieSecret derives the client cookies sent to servers (RFC 7873);
+	// nil: a random secret for the life of the resolver.
+	CookieSecret []byte
+
 	Timeout   time.Duration // bound on one resolution; 0: DefaultTimeout
 	Exchanger Exchanger     // nil: NetExchanger{}
 	Cache     Cache         // nil: nothing is cached
@@ -122,6 +138,7 @@ type Stats struct {
 	UpstreamTimeouts uint64             // exchanges that got no reply in time
 	TCPFallbacks     uint64             // exchanges retried over TCP after truncation
 	UpstreamErrors   uint64             // other failed exchanges (network errors, bad replies)
+	RateLimited      uint64             // queries not sent: their server's rate limit was reached
 	UpstreamRTT      histogram.Snapshot // round-trip times of the exchanges that got a reply
 	Prefetches       uint64             // cached answers refreshed before they expired
 	PrefetchFailures uint64             // of those, the refreshes that failed
@@ -170,6 +187,10 @@ type Resolver struct {
 	randMu sync.Mutex
 	rand   *rand.Rand
 	infra  *selection.Table
+	// throttle bounds what is sent upstream (MaxServerQPS, MaxOutstanding).
+	throttle *throttle.Throttle
+	// cookies are the DNS cookies of the servers asked (RFC 7873).
+	cookies *cookies.Jar
 
 	flights  singleflight.Group // identical client questions in flight
 	asks     singleflight.Group // identical upstream queries in flight
@@ -188,6 +209,7 @@ type Resolver struct {
 		resolutions, failures          atomic.Uint64
 		inFlight                       atomic.Int64
 		queries, timeouts, tcp, errors atomic.Uint64
+		rateLimited                    atomic.Uint64
 		prefetches, prefetchFailures   atomic.Uint64
 		staleAnswers                   atomic.Uint64
 		rtt                            *histogram.Histogram
@@ -253,6 +275,15 @@ func New(opts Options) (*Resolver, error) {
 	r.rand = rand.New(src)
 	r.stats.rtt = histogram.New(histogram.DefaultBounds)
 	r.infra = selection.New()
+	if r.throttle, err = throttle.New(throttleOptions(opts)); err != nil {
+		return nil, fmt.Errorf("new resolver: %w", err)
+	}
+	secret := opts.CookieSecret
+	if len(secret) == 0 {
+		s := randomSeed()
+		secret = s[:]
+	}
+	r.cookies = cookies.New(secret)
 	r.failures = failcache.New()
 	r.base, r.stopAll = context.WithCancel(context.Background())
 	return r, nil
@@ -440,6 +471,7 @@ func (r *Resolver) Stats() Stats {
 		UpstreamTimeouts: r.stats.timeouts.Load(),
 		TCPFallbacks:     r.stats.tcp.Load(),
 		UpstreamErrors:   r.stats.errors.Load(),
+		RateLimited:      r.stats.rateLimited.Load(),
 		Prefetches:       r.stats.prefetches.Load(),
 		PrefetchFailures: r.stats.prefetchFailures.Load(),
 		StaleAnswers:     r.stats.staleAnswers.Load(),
