@@ -16,9 +16,9 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/rootwalk/rootwalk/resolver/internal/cookies"
 	"github.com/rootwalk/rootwalk/resolver/internal/failcache"
 	"github.com/rootwalk/rootwalk/resolver/internal/selection"
-	"github.com/rootwalk/rootwalk/resolver/internal/cookies"
 	"github.com/rootwalk/rootwalk/resolver/internal/throttle"
 
 	"github.com/rootwalk/rootwalk/internal/histogram"
