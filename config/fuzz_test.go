@@ -68,6 +68,27 @@ func checkCache(t *testing.T, c Cache) {
 	}
 }
 
+// checkPolicy checks the invariants that Load promises of the ACL action,
+// the rate limit, the recursion limit and the identity.
+func checkPolicy(t *testing.T, cfg *Config) {
+	t.Helper()
+	for _, a := range []Action{cfg.ACL.Action, cfg.RateLimit.Action} {
+		if a != ActionRefuse && a != ActionDrop {
+			t.Errorf("action %q", a)
+		}
+	}
+	r := cfg.RateLimit
+	if r.QPS < 0 || r.QPS > maxQPS || r.Burst < 0 || (r.Enabled() && r.Burst < 1) {
+		t.Errorf("rate limit out of range: %+v", r)
+	}
+	if cfg.Limits.MaxRecursions < 1 || cfg.Limits.MaxRecursions > maxMaxRecursions {
+		t.Errorf("limits.max_recursions %d", cfg.Limits.MaxRecursions)
+	}
+	if len(cfg.Server.Identity) > maxIdentity {
+		t.Errorf("server.identity of %d bytes", len(cfg.Server.Identity))
+	}
+}
+
 // checkConfig checks the invariants that Load promises of a Config.
 func checkConfig(t *testing.T, cfg *Config) {
 	t.Helper()
@@ -95,6 +116,7 @@ func checkConfig(t *testing.T, cfg *Config) {
 			t.Errorf("ACL prefix %v is invalid or not masked", p)
 		}
 	}
+	checkPolicy(t, cfg)
 	if _, ok := logLevels[strings.ToLower(cfg.Log.Level.String())]; !ok {
 		t.Errorf("log level %v is not one of the four", cfg.Log.Level)
 	}

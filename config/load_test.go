@@ -43,9 +43,13 @@ func TestLoadDefaults(t *testing.T) {
 				netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("fc00::/7"),
 				netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10"),
 			},
-			Deny: []netip.Prefix{},
+			Deny:   []netip.Prefix{},
+			Action: ActionRefuse,
 		},
-		Log: Log{Level: slog.LevelInfo, Format: LogText},
+		RateLimit: RateLimit{QPS: 0, Burst: 0, Action: ActionRefuse},
+		Limits:    Limits{MaxRecursions: 2000},
+		Server:    Server{Identity: ""},
+		Log:       Log{Level: slog.LevelInfo, Format: LogText},
 	}
 	tests := []struct {
 		name string

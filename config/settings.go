@@ -32,6 +32,12 @@ const (
 	keyPrefetch     = "cache.prefetch"
 	keyACLAllow     = "acl.allow"
 	keyACLDeny      = "acl.deny"
+	keyACLAction    = "acl.action"
+	keyRateQPS      = "ratelimit.qps"
+	keyRateBurst    = "ratelimit.burst"
+	keyRateAction   = "ratelimit.action"
+	keyMaxRecursion = "limits.max_recursions"
+	keyIdentity     = "server.identity"
 	keyLogLevel     = "log.level"
 	keyLogFormat    = "log.format"
 	keyLogQueries   = "log.queries"
@@ -55,8 +61,8 @@ const defaultConfigFile = "rootwalk.yaml"
 type setting struct {
 	// key is the YAML key, snake_case, grouped with dots.
 	key string
-	// def is the default: a string, bool, int or []string. Its Go type also
-	// picks the flag type, and []string marks a list setting.
+	// def is the default: a string, bool, int, float64 or []string. Its Go
+	// type also picks the flag type, and []string marks a list setting.
 	def any
 	// usage is the flag's help text. A word in `backquotes` names the
 	// flag's argument in --help, as pflag.UnquoteUsage does.
@@ -211,6 +217,36 @@ var settings = []setting{
 		usage: "refuse clients from `CIDR`, even if allowed (repeatable)",
 	},
 	{
+		key:   keyACLAction,
+		def:   "refuse",
+		usage: "what clients outside the ACL get, as `ACTION`: refuse (a REFUSED reply) or drop (no reply at all)",
+	},
+	{
+		key:   keyRateQPS,
+		def:   0.0,
+		usage: "answer each client (an IPv4 address, an IPv6 /64) at most `QPS` queries a second on average; 0: no limit",
+	},
+	{
+		key:   keyRateBurst,
+		def:   0,
+		usage: "let a client send up to `N` queries in a burst before ratelimit.qps holds it back; 0: twice ratelimit.qps",
+	},
+	{
+		key:   keyRateAction,
+		def:   "refuse",
+		usage: "what a query over ratelimit.qps gets, as `ACTION`: refuse (a REFUSED reply) or drop (no reply at all)",
+	},
+	{
+		key:   keyMaxRecursion,
+		def:   2000,
+		usage: "resolve at most `N` client queries at once; past that, cached answers or SERVFAIL",
+	},
+	{
+		key:   keyIdentity,
+		def:   "",
+		usage: "answer id.server and hostname.bind (CHAOS TXT) with `NAME`, and version.bind with the version; empty: refuse them",
+	},
+	{
 		key:   keyLogLevel,
 		def:   "info",
 		usage: "log at `LEVEL`: debug, info, warn or error",
@@ -308,6 +344,8 @@ func RegisterFlags(fs *pflag.FlagSet, keys ...string) {
 			fs.Bool(name, d, usage)
 		case int:
 			fs.Int(name, d, usage)
+		case float64:
+			fs.Float64(name, d, usage)
 		case []string:
 			fs.StringSlice(name, d, usage)
 		}

@@ -108,6 +108,12 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "cache-prefetch", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_CACHE_PREFETCH"},
 		{flag: "acl-allow", wantDefault: "[127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7,169.254.0.0/16,fe80::/10]", wantType: "stringSlice", wantInUsage: "ROOTWALK_ACL_ALLOW"},
 		{flag: "acl-deny", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_ACL_DENY"},
+		{flag: "acl-action", wantDefault: "refuse", wantType: "string", wantInUsage: "ROOTWALK_ACL_ACTION"},
+		{flag: "ratelimit-qps", wantDefault: "0", wantType: "float64", wantInUsage: "ROOTWALK_RATELIMIT_QPS"},
+		{flag: "ratelimit-burst", wantDefault: "0", wantType: "int", wantInUsage: "ROOTWALK_RATELIMIT_BURST"},
+		{flag: "ratelimit-action", wantDefault: "refuse", wantType: "string", wantInUsage: "ROOTWALK_RATELIMIT_ACTION"},
+		{flag: "limits-max-recursions", wantDefault: "2000", wantType: "int", wantInUsage: "ROOTWALK_LIMITS_MAX_RECURSIONS"},
+		{flag: "server-identity", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_SERVER_IDENTITY"},
 		{flag: "log-level", wantDefault: "info", wantType: "string", wantInUsage: "ROOTWALK_LOG_LEVEL"},
 		{flag: "log-format", wantDefault: "text", wantType: "string", wantInUsage: "ROOTWALK_LOG_FORMAT"},
 		{flag: "log-queries", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LOG_QUERIES"},
@@ -147,6 +153,7 @@ func TestHelpNamesArguments(t *testing.T) {
 		"--cache-file FILE", "--cache-min-ttl DURATION", "--cache-max-ttl DURATION",
 		"--cache-negative-max-ttl DURATION", "--cache-policy POLICY", "--cache-stale-max-age DURATION",
 		"--cache-serve-stale[=true|false]", "--cache-prefetch[=true|false]",
+		"--acl-action ACTION", "--ratelimit-action ACTION", "--ratelimit-qps QPS", "--ratelimit-burst N", "--limits-max-recursions N", "--server-identity NAME",
 	} {
 		t.Run(want, func(t *testing.T) {
 			if !strings.Contains(help, want) {

@@ -43,6 +43,12 @@ type Config struct {
 	Cache Cache
 	// ACL says which clients are answered.
 	ACL ACL
+	// RateLimit bounds each client's query rate.
+	RateLimit RateLimit
+	// Limits bounds the work the resolver takes on for all clients together.
+	Limits Limits
+	// Server is what the server says about itself.
+	Server Server
 	// Log configures log/slog output.
 	Log Log
 }
@@ -160,6 +166,54 @@ type ACL struct {
 	Allow []netip.Prefix
 	// Deny lists the prefixes whose clients are refused, masked.
 	Deny []netip.Prefix
+	// Action is what a client outside the ACL gets.
+	Action Action
+}
+
+// Action is what a query that will not be answered normally gets: a
+// REFUSED reply, or none at all.
+type Action string
+
+// The actions.
+const (
+	// ActionRefuse answers REFUSED: the client learns at once that it
+	// should ask elsewhere.
+	ActionRefuse Action = "refuse"
+	// ActionDrop sends nothing back: a flood with forged sources reflects
+	// nothing onto the addresses it forges.
+	ActionDrop Action = "drop"
+)
+
+// RateLimit is the ratelimit.* settings: a token bucket per client, where
+// a client is an IPv4 address or an IPv6 /64.
+type RateLimit struct {
+	// QPS is the queries a second a client may send on average; 0 turns
+	// rate limiting off. At least 0.
+	QPS float64
+	// Burst is how many queries a client may send at once; at least 1 when
+	// QPS is set: a burst left at 0 is twice QPS, rounded up.
+	Burst int
+	// Action is what a client over its rate gets.
+	Action Action
+}
+
+// Enabled reports whether clients' query rates are limited.
+func (r RateLimit) Enabled() bool { return r.QPS > 0 }
+
+// Limits is the limits.* settings.
+type Limits struct {
+	// MaxRecursions is the most client queries resolved at once; at
+	// least 1. A query past it gets a cached answer or SERVFAIL.
+	MaxRecursions int
+}
+
+// Server is the server.* settings.
+type Server struct {
+	// Identity, if not empty, answers the CHAOS-class TXT queries
+	// id.server and hostname.bind (RFC 4892), and lets version.bind and
+	// version.server be answered; empty refuses all four. At most 255
+	// bytes, one TXT string.
+	Identity string
 }
 
 // LogFormat is how log records are written.

@@ -46,20 +46,23 @@ const durationForm = ": a number with a unit h, m, s or ms, such as 30s, 5m, 1h 
 // key, value and source in each error. Its mapstructure tags must match the
 // settings table; a test checks that they do.
 type rawConfig struct {
-	Listen       any         `mapstructure:"listen"`
-	RootHints    any         `mapstructure:"root_hints"`
-	UpstreamPort any         `mapstructure:"upstream_port"`
-	IPv6         any         `mapstructure:"ipv6"`
-	Lab          rawLab      `mapstructure:"lab"`
-	Admin        rawAdmin    `mapstructure:"admin"`
-	Cache        rawCache    `mapstructure:"cache"`
-	ACL          rawACL      `mapstructure:"acl"`
-	Log          rawLog      `mapstructure:"log"`
-	Upstream     rawUpstream `mapstructure:"upstream"`
-	QNameMin     any         `mapstructure:"qname_minimisation"`
-	ForwardZones any         `mapstructure:"forward_zones"`
-	StubZones    any         `mapstructure:"stub_zones"`
-	LocalZones   any         `mapstructure:"local_zones"`
+	Listen       any          `mapstructure:"listen"`
+	RootHints    any          `mapstructure:"root_hints"`
+	UpstreamPort any          `mapstructure:"upstream_port"`
+	IPv6         any          `mapstructure:"ipv6"`
+	Lab          rawLab       `mapstructure:"lab"`
+	Admin        rawAdmin     `mapstructure:"admin"`
+	Cache        rawCache     `mapstructure:"cache"`
+	ACL          rawACL       `mapstructure:"acl"`
+	RateLimit    rawRateLimit `mapstructure:"ratelimit"`
+	Limits       rawLimits    `mapstructure:"limits"`
+	Server       rawServer    `mapstructure:"server"`
+	Log          rawLog       `mapstructure:"log"`
+	Upstream     rawUpstream  `mapstructure:"upstream"`
+	QNameMin     any          `mapstructure:"qname_minimisation"`
+	ForwardZones any          `mapstructure:"forward_zones"`
+	StubZones    any          `mapstructure:"stub_zones"`
+	LocalZones   any          `mapstructure:"local_zones"`
 }
 
 type rawUpstream struct {
@@ -92,8 +95,9 @@ type rawCache struct {
 }
 
 type rawACL struct {
-	Allow any `mapstructure:"allow"`
-	Deny  any `mapstructure:"deny"`
+	Allow  any `mapstructure:"allow"`
+	Deny   any `mapstructure:"deny"`
+	Action any `mapstructure:"action"`
 }
 
 type rawLog struct {
@@ -148,6 +152,10 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.Cache.Prefetch = b.bool(keyPrefetch, raw.Cache.Prefetch)
 	cfg.ACL.Allow = b.prefixes(keyACLAllow, raw.ACL.Allow)
 	cfg.ACL.Deny = b.prefixes(keyACLDeny, raw.ACL.Deny)
+	cfg.ACL.Action = b.action(keyACLAction, raw.ACL.Action)
+	cfg.RateLimit = b.rateLimit(raw.RateLimit)
+	cfg.Limits.MaxRecursions = b.intIn(keyMaxRecursion, raw.Limits.MaxRecursions, 1, maxMaxRecursions, wantMaxRecursions)
+	cfg.Server.Identity = b.identity(raw.Server.Identity)
 	cfg.Log.Level = b.logLevel(raw.Log.Level)
 	cfg.Log.Format = b.logFormat(raw.Log.Format)
 	cfg.Log.Queries = b.bool(keyLogQueries, raw.Log.Queries)

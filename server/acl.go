@@ -26,3 +26,29 @@ func (a *ACL) Allows(addr netip.Addr) bool {
 	}
 	return false
 }
+
+// Action is what the handler does with a query it will not serve: one
+// from a client outside the ACL, or over its rate.
+type Action int
+
+// The actions (acl.action, ratelimit.action).
+const (
+	// ActionRefuse answers REFUSED, so that the client turns to another
+	// resolver at once instead of waiting for its timeout.
+	ActionRefuse Action = iota
+	// ActionDrop sends no reply: a flood with forged source addresses
+	// then reflects nothing onto the addresses it forges.
+	ActionDrop
+)
+
+// String returns the action as the configuration spells it, which is also
+// its label in the metrics.
+func (a Action) String() string {
+	if a == ActionDrop {
+		return "drop"
+	}
+	return "refuse"
+}
+
+// valid reports whether a is one of the actions.
+func (a Action) valid() bool { return a == ActionRefuse || a == ActionDrop }

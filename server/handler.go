@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -44,38 +46,97 @@ const maxExtraText = 200
 
 // HandlerOptions configures a Handler.
 type HandlerOptions struct {
-	Resolver      Resolver      // required
-	ACL           ACL           // who may ask; the zero ACL refuses everyone
+	Resolver  Resolver  // required
+	ACL       ACL       // who may ask; the zero ACL refuses everyone
+	ACLAction Action    // what clients outside the ACL get; the zero value refuses
+	RateLimit RateLimit // per-client query rate; the zero value does not limit
+	// MaxRecursions caps the client queries resolved at once; a query
+	// past it is answered from the cache, or SERVFAIL. 0:
+	// DefaultMaxRecursions.
+	MaxRecursions int
+	// Cache answers the queries past MaxRecursions that it can; nil: they
+	// all get SERVFAIL.
+	Cache CacheReader
+	// Identity answers id.server and hostname.bind (CHAOS TXT, RFC 4892)
+	// and lets version.bind and version.server be answered with Version;
+	// empty refuses them all. At most 255 bytes, as is Version.
+	Identity string
+	// Version is answered to version.bind and version.server; empty:
+	// "rootwalk".
+	Version       string
 	ClientTimeout time.Duration // 0: DefaultClientTimeout
-	Metrics       *Metrics      // nil: not counted
+	Metrics       *Metrics      // nil: counted where nobody reads it
 	QueryLog      *QueryLog     // nil: no query log
+	Clock         Clock         // the time of rate limits and cache lookups; nil: the system clock
 	Logger        *slog.Logger  // nil: discard
 }
 
 // Handler answers clients' DNS queries. It is safe for concurrent use.
 type Handler struct {
-	res     Resolver
-	acl     ACL
-	timeout time.Duration
-	metrics *Metrics
-	qlog    *QueryLog
-	log     *slog.Logger
+	res        Resolver
+	acl        ACL
+	aclAction  Action
+	limiter    *rateLimiter // nil: no rate limit
+	rateAction Action
+	timeout    time.Duration
+	metrics    *Metrics
+	qlog       *QueryLog
+	clock      Clock
+	log        *slog.Logger
+	chaos      chaosAnswers
+	recursion  recursionLimit
 }
 
-// NewHandler returns a Handler.
+// NewHandler returns a Handler, or an error if opts are out of range.
 func NewHandler(opts HandlerOptions) (*Handler, error) {
-	if opts.Resolver == nil {
-		return nil, errors.New("new handler: no resolver")
+	if err := checkOptions(opts); err != nil {
+		return nil, fmt.Errorf("new handler: %w", err)
 	}
-	h := &Handler{res: opts.Resolver, acl: opts.ACL, timeout: opts.ClientTimeout, metrics: opts.Metrics,
-		qlog: opts.QueryLog, log: opts.Logger}
+	h := &Handler{res: opts.Resolver, acl: opts.ACL, aclAction: opts.ACLAction, rateAction: opts.RateLimit.Action,
+		timeout: opts.ClientTimeout, metrics: opts.Metrics, qlog: opts.QueryLog, clock: opts.Clock, log: opts.Logger,
+		chaos: newChaosAnswers(opts.Identity, opts.Version)}
 	if h.timeout <= 0 {
 		h.timeout = DefaultClientTimeout
+	}
+	if h.metrics == nil {
+		h.metrics = NewMetrics()
+	}
+	if h.clock == nil {
+		h.clock = systemClock{}
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	if opts.RateLimit.Enabled() {
+		h.limiter = newRateLimiter(opts.RateLimit, maxRateClients, h.clock, &h.metrics.rateClients)
+	}
+	h.recursion = recursionLimit{max: int64(opts.MaxRecursions), cache: opts.Cache}
+	if h.recursion.max == 0 {
+		h.recursion.max = DefaultMaxRecursions
+	}
+	h.metrics.maxRecursions.Store(h.recursion.max)
 	return h, nil
+}
+
+// checkOptions returns what is wrong with opts, or nil.
+func checkOptions(opts HandlerOptions) error {
+	r := opts.RateLimit
+	switch {
+	case opts.Resolver == nil:
+		return errors.New("no resolver")
+	case !opts.ACLAction.valid():
+		return fmt.Errorf("ACL action %d: want ActionRefuse or ActionDrop", opts.ACLAction)
+	case !r.Action.valid():
+		return fmt.Errorf("rate limit action %d: want ActionRefuse or ActionDrop", r.Action)
+	case !(r.QPS >= 0) || math.IsInf(r.QPS, 0) || r.Burst < 0:
+		return fmt.Errorf("rate limit %v queries a second, burst %d: want a finite rate and a burst of at least 0", r.QPS, r.Burst)
+	case opts.MaxRecursions < 0:
+		return fmt.Errorf("max recursions %d: want at least 0", opts.MaxRecursions)
+	case len(opts.Identity) > maxTXTString || len(opts.Version) > maxTXTString:
+		return fmt.Errorf("identity of %d bytes, version of %d: want at most %d each (one TXT string)",
+			len(opts.Identity), len(opts.Version), maxTXTString)
+	}
+	return nil
 }
 
 // ServeDNS implements dns.Handler.
@@ -101,6 +162,11 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 // answer builds the reply to req, or nil when req deserves none. The
 // string says how the reply was come by: fromCache, fromWalk, fromStale,
 // or fromNowhere when no resolution happened.
+//
+// The ACL comes before the rate limit, so that clients it turns away
+// spend no tokens and take no room in the limiter's table; the rate limit
+// comes before everything else, so that malformed, CHAOS and ANY queries
+// count against a client's rate as much as any other.
 func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 	if req.Response {
 		return nil, fromNowhere // never answer a response: that is how reflection loops start
@@ -111,8 +177,10 @@ func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 	reply.Authoritative = false
 
 	if !h.acl.Allows(client) {
-		reply.Rcode = dns.RcodeRefused
-		return reply, fromNowhere
+		return h.turnAway(req, reply, &h.metrics.acl, h.aclAction, dns.ExtendedErrorCodeProhibited)
+	}
+	if h.limiter != nil && !h.limiter.allow(client) {
+		return h.turnAway(req, reply, &h.metrics.ratelimited, h.rateAction, noEDE)
 	}
 	if req.Opcode != dns.OpcodeQuery {
 		reply.Rcode = dns.RcodeNotImplemented
@@ -128,6 +196,9 @@ func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 	}
 	q := req.Question[0]
 	switch {
+	case q.Qclass == dns.ClassCHAOS:
+		h.chaos.answer(q, reply)
+		return reply, fromNowhere
 	case q.Qclass != dns.ClassINET:
 		reply.Rcode = dns.RcodeRefused
 		return reply, fromNowhere
@@ -137,9 +208,30 @@ func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 	case isMetaType(q.Qtype):
 		reply.Rcode = dns.RcodeFormatError
 		return reply, fromNowhere
+	case q.Qtype == dns.TypeANY:
+		answerANY(q, reply)
+		return reply, fromNowhere
 	}
 
 	return h.resolve(req, reply, client)
+}
+
+// noEDE asks turnAway for a REFUSED without an Extended DNS Error.
+const noEDE = 0xffff
+
+// turnAway counts a query the handler will not serve and, as action says,
+// drops it (nil) or fills reply with REFUSED and, for a client that
+// speaks EDNS, the Extended DNS Error ede unless it is noEDE.
+func (h *Handler) turnAway(req, reply *dns.Msg, counts *[numActions]atomic.Uint64, action Action, ede uint16) (*dns.Msg, string) {
+	turnedAway(counts, action)
+	if action == ActionDrop {
+		return nil, fromNowhere
+	}
+	reply.Rcode = dns.RcodeRefused
+	if opt := req.IsEdns0(); opt != nil && ede != noEDE {
+		addEDE(replyOPT(reply, opt), ede, "")
+	}
+	return reply, fromNowhere
 }
 
 // resolve asks the resolver for req's question, with its DO and CD bits,
@@ -150,6 +242,10 @@ func (h *Handler) resolve(req, reply *dns.Msg, client netip.Addr) (*dns.Msg, str
 	if opt != nil {
 		q.DO = opt.Do()
 	}
+	if !h.recursion.acquire(h.metrics) {
+		return h.overLimit(q, reply, opt)
+	}
+	defer h.recursion.release(h.metrics)
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	defer cancel()
 	res, err := h.res.ResolveQuery(ctx, q)
@@ -197,11 +293,9 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 	if len(req.Question) > 0 {
 		q = req.Question[0]
 	}
-	if h.metrics != nil {
-		h.metrics.observe(q.Qtype, reply.Rcode, took)
-		if cached == fromStale {
-			h.metrics.stale.Add(1)
-		}
+	h.metrics.observe(q.Qtype, reply.Rcode, took)
+	if cached == fromStale {
+		h.metrics.stale.Add(1)
 	}
 	// Whether to log is decided before the client has its answer, so that
 	// a query answered before the query log is switched on is never
@@ -264,7 +358,8 @@ func staleEDE(rcode int) uint16 {
 }
 
 // isMetaType reports whether t is a pseudo-type that may not appear in a
-// question (RFC 6895 section 3.1), other than AXFR, IXFR and ANY.
+// question (RFC 6895 section 3.1), other than AXFR, IXFR and ANY, which
+// have answers of their own.
 func isMetaType(t uint16) bool {
 	switch t {
 	case dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeMAILA, dns.TypeMAILB:

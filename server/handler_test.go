@@ -432,23 +432,34 @@ func TestMetricsCountStaleReplies(t *testing.T) {
 }
 
 // FuzzHandler feeds arbitrary bytes to the handler as a query from an
-// allowed client: it must never panic (the recover would log it) and must
-// send at most one reply that packs.
+// allowed client, to a handler with every option on (rate limit, a
+// recursion cap with a cache behind it, an identity for CHAOS): it must
+// never panic (the recover would log it), must send at most one reply
+// that packs, and a reply to one question must echo it.
 func FuzzHandler(f *testing.F) {
-	for _, q := range []*dns.Msg{newQuery("www.example.com.", dns.TypeA, 1232), newQuery("nope.example.com.", dns.TypeTXT, 0)} {
+	chaos := newQuery("version.bind.", dns.TypeTXT, 1232)
+	chaos.Question[0].Qclass = dns.ClassCHAOS
+	for _, q := range []*dns.Msg{newQuery("www.example.com.", dns.TypeA, 1232), newQuery("nope.example.com.", dns.TypeTXT, 0),
+		newQuery("www.example.com.", dns.TypeANY, 1232), chaos} {
 		b, err := q.Pack()
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b)
 	}
+	cached := mapCache{fresh: map[string]*dns.Msg{"www.example.com.": {Answer: dnstest.RRs(f, "www.example.com. 60 IN A 192.0.2.1")}}}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		req := new(dns.Msg)
 		if err := req.Unpack(b); err != nil {
 			return // the listener drops what does not unpack
 		}
 		var logs bytes.Buffer
-		h := newTestHandler(t, answering(t, 3), slog.New(slog.NewTextHandler(&logs, nil)))
+		h, err := NewHandler(HandlerOptions{Resolver: answering(t, 3), ACL: loopbackACL, Metrics: NewMetrics(),
+			RateLimit: RateLimit{QPS: 1000}, MaxRecursions: 1, Cache: cached, Identity: "fuzz", Version: "rootwalk fuzz",
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
 		w := udpClient("127.0.0.1")
 		h.ServeDNS(w, req)
 		if strings.Contains(logs.String(), "panic") {
@@ -456,6 +467,9 @@ func FuzzHandler(f *testing.F) {
 		}
 		if len(w.Msgs) > 1 {
 			t.Fatalf("%d replies", len(w.Msgs))
+		}
+		if got := w.Reply(); got != nil && len(req.Question) == 1 && (len(got.Question) != 1 || got.Question[0] != req.Question[0]) {
+			t.Fatalf("reply question %v, want %v echoed", got.Question, req.Question)
 		}
 	})
 }

@@ -10,17 +10,45 @@ import (
 	"github.com/rootwalk/rootwalk/internal/histogram"
 )
 
-// Metrics counts the queries the handler answered. It is safe for
-// concurrent use; the zero value is not, use NewMetrics.
+// Metrics counts the queries the handler answered, and those it turned
+// away. Handlers that share one Metrics add up their counts; the size of
+// the rate limiter's table and the recursion cap are the last writer's.
+// It is safe for concurrent use; the zero value is not, use NewMetrics.
 type Metrics struct {
 	start   time.Time
 	latency *histogram.Histogram
 	// stale counts replies that carried an expired cached answer (RFC 8767).
 	stale atomic.Uint64
 
+	// acl and ratelimited count queries from clients outside the ACL and
+	// over their rate, indexed by the Action they got.
+	acl, ratelimited [numActions]atomic.Uint64
+	// rateClients is the number of clients the rate limiter tracks now.
+	rateClients atomic.Int64
+	// recursions is the number of client queries being resolved now, and
+	// maxRecursions the handler's cap on it.
+	recursions, maxRecursions atomic.Int64
+	// overLimit counts queries that found every recursion slot taken, by
+	// what they got.
+	overLimit [numOverLimit]atomic.Uint64
+
 	mu     sync.Mutex
 	counts map[typeRcode]uint64
 }
+
+// numActions is the number of Action values.
+const numActions = int(ActionDrop) + 1
+
+// What a query that found every recursion slot taken got.
+const (
+	overLimitCache    = iota // a fresh answer from the cache
+	overLimitStale           // an expired answer from the cache (RFC 8767)
+	overLimitServFail        // SERVFAIL with an Extended DNS Error
+	numOverLimit
+)
+
+// overLimitNames label the overLimit counters, in the metrics and /stats.
+var overLimitNames = [numOverLimit]string{"cached", "stale", "servfail"}
 
 // typeRcode labels a query count.
 type typeRcode struct{ qtype, rcode string }
@@ -54,6 +82,38 @@ type QueryStats struct {
 	ByRcode map[string]uint64
 	Stale   uint64 // replies that carried an expired cached answer (RFC 8767)
 	Latency histogram.Snapshot
+
+	ACL         ActionCounts // queries from clients outside the ACL
+	RateLimited ActionCounts // queries over their client's rate
+	RateClients int64        // clients the rate limiter tracks now
+	Recursions  RecursionStats
+}
+
+// ActionCounts counts turned-away queries by the Action they got. Refused
+// ones are counted among the replies too; dropped ones only here.
+type ActionCounts struct {
+	Refused uint64
+	Dropped uint64
+}
+
+// RecursionStats is the state of the cap on client queries resolved at
+// once, and what the queries that found it reached got.
+type RecursionStats struct {
+	Active   int64  // client queries being resolved now
+	Max      int64  // the cap
+	Cache    uint64 // answered from the cache all the same
+	Stale    uint64 // answered with an expired cached answer (RFC 8767)
+	ServFail uint64 // answered SERVFAIL, with an Extended DNS Error
+}
+
+// turnedAway counts a query turned away, by the ACL or the rate limit, as
+// action says.
+func turnedAway(counts *[numActions]atomic.Uint64, action Action) {
+	counts[action].Add(1)
+}
+
+func actionCounts(counts *[numActions]atomic.Uint64) ActionCounts {
+	return ActionCounts{Refused: counts[ActionRefuse].Load(), Dropped: counts[ActionDrop].Load()}
 }
 
 // Snapshot returns the counters so far.
@@ -65,6 +125,17 @@ func (m *Metrics) Snapshot() QueryStats {
 		ByRcode: make(map[string]uint64),
 		Stale:   m.stale.Load(),
 		Latency: m.latency.Snapshot(),
+
+		ACL:         actionCounts(&m.acl),
+		RateLimited: actionCounts(&m.ratelimited),
+		RateClients: m.rateClients.Load(),
+		Recursions: RecursionStats{
+			Active:   m.recursions.Load(),
+			Max:      m.maxRecursions.Load(),
+			Cache:    m.overLimit[overLimitCache].Load(),
+			Stale:    m.overLimit[overLimitStale].Load(),
+			ServFail: m.overLimit[overLimitServFail].Load(),
+		},
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

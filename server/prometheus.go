@@ -51,6 +51,13 @@ var (
 	descStaleAnswers     = desc("stale_answers_total", "Expired answers the resolver gave because no fresh one came in time (RFC 8767).")
 	descStaleReplies     = desc("stale_replies_total", "Client replies that carried an expired cached answer (RFC 8767, EDE 3 or 19).")
 
+	descACLRejected      = desc("acl_rejected_total", "Queries from clients outside the ACL, by what they got (acl.action).", "action")
+	descRateLimited      = desc("ratelimited_total", "Queries over their client's rate, by what they got (ratelimit.action).", "action")
+	descRateClients      = desc("ratelimit_clients", "Clients (IPv4 addresses, IPv6 /64s) the rate limiter tracks now.")
+	descRecursions       = desc("recursions_active", "Client queries being resolved now, counted against limits.max_recursions.")
+	descRecursionsMax    = desc("recursions_max", "The cap on client queries resolved at once (limits.max_recursions).")
+	descRecursionLimited = desc("recursion_limited_total", "Queries that found every recursion slot taken, by what they got: cached, stale or servfail.", "outcome")
+
 	descUpstreamQueries  = desc("upstream_queries_total", "Queries sent to authoritative servers.")
 	descUpstreamTimeouts = desc("upstream_timeouts_total", "Upstream queries that got no reply in time.")
 	descUpstreamTCP      = desc("upstream_tcp_fallbacks_total", "Upstream queries asked again over TCP after a truncated UDP reply.")
@@ -62,6 +69,7 @@ var (
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descQueries, descQueryDuration, descStaleReplies,
+		descACLRejected, descRateLimited, descRateClients, descRecursions, descRecursionsMax, descRecursionLimited,
 		descCacheHits, descCacheMisses, descCacheInserts, descCacheEvictions, descCacheExpired,
 		descCacheRefused, descCacheFlushed, descCacheStale, descCachePrefetch, descCacheEntries, descCacheBytes,
 		descResolutions, descResolutionErrors, descInFlight, descPrefetches, descPrefetchFailures, descStaleAnswers,
@@ -86,6 +94,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- constHistogram(descQueryDuration, q.Latency)
 	counter(descStaleReplies, q.Stale)
+	for _, a := range []struct {
+		d      *prometheus.Desc
+		counts ActionCounts
+	}{{descACLRejected, q.ACL}, {descRateLimited, q.RateLimited}} {
+		counter(a.d, a.counts.Refused, ActionRefuse.String())
+		counter(a.d, a.counts.Dropped, ActionDrop.String())
+	}
+	gauge(descRateClients, float64(q.RateClients))
+	r := q.Recursions
+	gauge(descRecursions, float64(r.Active))
+	gauge(descRecursionsMax, float64(r.Max))
+	for i, v := range [numOverLimit]uint64{overLimitCache: r.Cache, overLimitStale: r.Stale, overLimitServFail: r.ServFail} {
+		counter(descRecursionLimited, v, overLimitNames[i])
+	}
 
 	if c.cache != nil {
 		s := c.cache.Stats()

@@ -20,12 +20,49 @@ type Stats struct {
 	QueryLog      bool            `json:"query_log"`
 }
 
-// QueriesJSON counts client queries.
+// QueriesJSON counts client queries. Total and its breakdowns count
+// replies; queries dropped on purpose are only in ACL and RateLimited.
 type QueriesJSON struct {
-	Total   uint64            `json:"total"`
-	ByType  map[string]uint64 `json:"by_type"`
-	ByRcode map[string]uint64 `json:"by_rcode"`
-	Stale   uint64            `json:"stale"` // answered with an expired cached answer (RFC 8767)
+	Total       uint64            `json:"total"`
+	ByType      map[string]uint64 `json:"by_type"`
+	ByRcode     map[string]uint64 `json:"by_rcode"`
+	Stale       uint64            `json:"stale"`       // answered with an expired cached answer (RFC 8767)
+	ACL         TurnedAwayJSON    `json:"acl"`         // from clients outside the ACL (acl.action)
+	RateLimited RateLimitJSON     `json:"ratelimited"` // over their client's rate (ratelimit.action)
+	Recursions  RecursionsJSON    `json:"recursions"`  // the cap on resolutions at once (limits.max_recursions)
+}
+
+// TurnedAwayJSON counts queries the server would not serve, by what they
+// got: a REFUSED reply, or none.
+type TurnedAwayJSON struct {
+	Refused uint64 `json:"refused"`
+	Dropped uint64 `json:"dropped"`
+}
+
+// RateLimitJSON counts queries over their client's rate.
+type RateLimitJSON struct {
+	TurnedAwayJSON
+	Clients int64 `json:"clients"` // clients (IPv4 addresses, IPv6 /64s) tracked now
+}
+
+// RecursionsJSON is the cap on client queries resolved at once, and what
+// the queries that found every slot taken got.
+type RecursionsJSON struct {
+	Active   int64  `json:"active"`   // being resolved now
+	Max      int64  `json:"max"`      // the cap
+	Cached   uint64 `json:"cached"`   // over the cap, answered from the cache
+	Stale    uint64 `json:"stale"`    // over the cap, answered with an expired cached answer
+	ServFail uint64 `json:"servfail"` // over the cap, answered SERVFAIL
+}
+
+func queriesJSON(q QueryStats) QueriesJSON {
+	r := q.Recursions
+	return QueriesJSON{
+		Total: q.Total, ByType: q.ByType, ByRcode: q.ByRcode, Stale: q.Stale,
+		ACL:         TurnedAwayJSON(q.ACL),
+		RateLimited: RateLimitJSON{TurnedAwayJSON: TurnedAwayJSON(q.RateLimited), Clients: q.RateClients},
+		Recursions:  RecursionsJSON{Active: r.Active, Max: r.Max, Cached: r.Cache, Stale: r.Stale, ServFail: r.ServFail},
+	}
 }
 
 // CacheJSON is the cache's counters: at the top, those DESIGN.md lists,
@@ -111,7 +148,7 @@ func (a *Admin) stats(w http.ResponseWriter, _ *http.Request) {
 	q := a.opts.Metrics.Snapshot()
 	out := Stats{
 		UptimeSeconds: q.Uptime.Seconds(),
-		Queries:       QueriesJSON{Total: q.Total, ByType: q.ByType, ByRcode: q.ByRcode, Stale: q.Stale},
+		Queries:       queriesJSON(q),
 		LatencyMS:     percentiles(q.Latency),
 		QueryLog:      a.opts.QueryLog.Enabled(),
 	}

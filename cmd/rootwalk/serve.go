@@ -79,11 +79,19 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	metrics := server.NewMetrics()
 	queryLog := server.NewQueryLog(log.With("component", "querylog"), cfg.Log.Queries)
 	handler, err := server.NewHandler(server.HandlerOptions{
-		Resolver: res,
-		ACL:      server.ACL{Allow: cfg.ACL.Allow, Deny: cfg.ACL.Deny},
-		Metrics:  metrics,
-		QueryLog: queryLog,
-		Logger:   log.With("component", "server"),
+		Resolver:  res,
+		ACL:       server.ACL{Allow: cfg.ACL.Allow, Deny: cfg.ACL.Deny},
+		ACLAction: serverAction(cfg.ACL.Action),
+		RateLimit: server.RateLimit{
+			QPS: cfg.RateLimit.QPS, Burst: cfg.RateLimit.Burst, Action: serverAction(cfg.RateLimit.Action),
+		},
+		MaxRecursions: cfg.Limits.MaxRecursions,
+		Cache:         c,
+		Identity:      cfg.Server.Identity,
+		Version:       "rootwalk " + versionString(),
+		Metrics:       metrics,
+		QueryLog:      queryLog,
+		Logger:        log.With("component", "server"),
 	})
 	if err != nil {
 		return fmt.Errorf("handler: %w", err)
@@ -125,6 +133,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		errs = append(errs, saveCacheFile(c, cfg.Cache.File, log))
 	}
 	return errors.Join(errs...)
+}
+
+// serverAction is the handler's spelling of acl.action or
+// ratelimit.action.
+func serverAction(a config.Action) server.Action {
+	if a == config.ActionDrop {
+		return server.ActionDrop
+	}
+	return server.ActionRefuse
 }
 
 // primeUntilDone primes the root, retrying with backoff until it works or

@@ -1,0 +1,133 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPolicyBadValues checks the ACL action, rate limit, recursion limit
+// and identity settings as TestBadValues does the others: one bad value,
+// one line naming key, value and source.
+func TestPolicyBadValues(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		env       []string
+		wantKey   string
+		wantValue string
+		wantIn    string
+	}{
+		{name: "acl.action unknown", args: []string{"--acl-action", "ignore"}, wantKey: keyACLAction, wantValue: "ignore", wantIn: "refuse or drop"},
+		{name: "acl.action empty", env: []string{"ROOTWALK_ACL_ACTION="}, wantKey: keyACLAction, wantValue: "", wantIn: "refuse or drop"},
+		{name: "ratelimit.action unknown", env: []string{"ROOTWALK_RATELIMIT_ACTION=tarpit"}, wantKey: keyRateAction, wantValue: "tarpit", wantIn: "refuse or drop"},
+		{name: "ratelimit.qps negative", args: []string{"--ratelimit-qps", "-1"}, wantKey: keyRateQPS, wantValue: "-1", wantIn: "from 0"},
+		{name: "ratelimit.qps not a number", env: []string{"ROOTWALK_RATELIMIT_QPS=fast"}, wantKey: keyRateQPS, wantValue: "fast", wantIn: "such as 20 or 0.5"},
+		{name: "ratelimit.qps infinite", env: []string{"ROOTWALK_RATELIMIT_QPS=+Inf"}, wantKey: keyRateQPS, wantValue: "+Inf", wantIn: "from 0 to 100000"},
+		{name: "ratelimit.qps NaN", env: []string{"ROOTWALK_RATELIMIT_QPS=NaN"}, wantKey: keyRateQPS, wantValue: "NaN", wantIn: "from 0 to 100000"},
+		{name: "ratelimit.qps too big", args: []string{"--ratelimit-qps", "100001"}, wantKey: keyRateQPS, wantValue: "100001", wantIn: "from 0 to 100000"},
+		{name: "ratelimit.burst negative", args: []string{"--ratelimit-burst", "-1"}, wantKey: keyRateBurst, wantValue: "-1", wantIn: "from 0 to 1000000"},
+		{name: "ratelimit.burst fraction", env: []string{"ROOTWALK_RATELIMIT_BURST=2.5"}, wantKey: keyRateBurst, wantValue: "2.5", wantIn: "integer"},
+		{name: "ratelimit.burst too big", env: []string{"ROOTWALK_RATELIMIT_BURST=1000001"}, wantKey: keyRateBurst, wantValue: "1000001", wantIn: "from 0 to 1000000"},
+		{name: "limits.max_recursions zero", args: []string{"--limits-max-recursions", "0"}, wantKey: keyMaxRecursion, wantValue: "0", wantIn: "from 1 to 1000000"},
+		{name: "limits.max_recursions negative", env: []string{"ROOTWALK_LIMITS_MAX_RECURSIONS=-5"}, wantKey: keyMaxRecursion, wantValue: "-5", wantIn: "from 1"},
+		{name: "limits.max_recursions not a number", env: []string{"ROOTWALK_LIMITS_MAX_RECURSIONS=many"}, wantKey: keyMaxRecursion, wantValue: "many", wantIn: "integer"},
+		{name: "server.identity too long", env: []string{"ROOTWALK_SERVER_IDENTITY=" + strings.Repeat("x", 256)}, wantKey: keyIdentity, wantValue: strings.Repeat("x", 256), wantIn: "at most 255 bytes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := loadErr(t, load{args: tc.args, env: tc.env})
+			if n := len(errLines(err)); n != 1 {
+				t.Fatalf("got %d lines, want 1:\n%v", n, err)
+			}
+			source := ""
+			if len(tc.args) > 0 {
+				source = tc.args[0]
+			} else {
+				source, _, _ = strings.Cut(tc.env[0], "=")
+			}
+			wantFieldError(t, err, tc.wantKey, tc.wantValue, source)
+			if fe := fieldErrors(err); !strings.Contains(fe[0].Want, tc.wantIn) {
+				t.Errorf("got want %q, want it to contain %q", fe[0].Want, tc.wantIn)
+			}
+		})
+	}
+}
+
+func TestPolicyGoodValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		l     load
+		check func(*Config) (got, want any)
+	}{
+		{
+			name:  "acl.action drop",
+			l:     load{args: []string{"--acl-action", "drop"}},
+			check: func(c *Config) (any, any) { return c.ACL.Action, ActionDrop },
+		},
+		{
+			name:  "acl.action upper case from YAML",
+			l:     load{yaml: "acl:\n  action: ' DROP '\n"},
+			check: func(c *Config) (any, any) { return c.ACL.Action, ActionDrop },
+		},
+		{
+			name:  "ratelimit off keeps burst 0",
+			l:     load{env: []string{"ROOTWALK_RATELIMIT_QPS=0"}},
+			check: func(c *Config) (any, any) { return c.RateLimit, RateLimit{Action: ActionRefuse} },
+		},
+		{
+			name:  "ratelimit.burst defaults to twice qps",
+			l:     load{args: []string{"--ratelimit-qps", "20"}},
+			check: func(c *Config) (any, any) { return c.RateLimit, RateLimit{QPS: 20, Burst: 40, Action: ActionRefuse} },
+		},
+		{
+			name:  "ratelimit.burst of a fractional qps rounds up",
+			l:     load{env: []string{"ROOTWALK_RATELIMIT_QPS=0.3"}},
+			check: func(c *Config) (any, any) { return c.RateLimit.Burst, 1 },
+		},
+		{
+			name:  "ratelimit.qps YAML exponent",
+			l:     load{yaml: "ratelimit:\n  qps: 1e3\n"},
+			check: func(c *Config) (any, any) { return c.RateLimit.QPS, 1000.0 },
+		},
+		{
+			name: "ratelimit all three from YAML",
+			l:    load{yaml: "ratelimit:\n  qps: 2.5\n  burst: 7\n  action: drop\n"},
+			check: func(c *Config) (any, any) {
+				return c.RateLimit, RateLimit{QPS: 2.5, Burst: 7, Action: ActionDrop}
+			},
+		},
+		{
+			name:  "ratelimit.qps flag over env",
+			l:     load{args: []string{"--ratelimit-qps", "5"}, env: []string{"ROOTWALK_RATELIMIT_QPS=50"}},
+			check: func(c *Config) (any, any) { return c.RateLimit.QPS, 5.0 },
+		},
+		{
+			name:  "limits.max_recursions one",
+			l:     load{args: []string{"--limits-max-recursions", "1"}},
+			check: func(c *Config) (any, any) { return c.Limits.MaxRecursions, 1 },
+		},
+		{
+			name:  "limits.max_recursions from YAML",
+			l:     load{yaml: "limits:\n  max_recursions: 10000\n"},
+			check: func(c *Config) (any, any) { return c.Limits.MaxRecursions, 10000 },
+		},
+		{
+			name:  "server.identity as written",
+			l:     load{env: []string{"ROOTWALK_SERVER_IDENTITY=resolver-1.example "}},
+			check: func(c *Config) (any, any) { return c.Server.Identity, "resolver-1.example " },
+		},
+		{
+			name:  "server.identity of 255 bytes",
+			l:     load{yaml: "server:\n  identity: " + strings.Repeat("y", 255) + "\n"},
+			check: func(c *Config) (any, any) { return c.Server.Identity, strings.Repeat("y", 255) },
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, want := tc.check(mustLoad(t, tc.l))
+			if got != want {
+				t.Errorf("got %+v, want %+v", got, want)
+			}
+		})
+	}
+}
