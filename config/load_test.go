@@ -47,7 +47,7 @@ func TestLoadDefaults(t *testing.T) {
 			Action: ActionRefuse,
 		},
 		RateLimit: RateLimit{QPS: 0, Burst: 0, Action: ActionRefuse},
-		Limits:    Limits{MaxRecursions: 2000},
+		Limits:    Limits{MaxRecursions: 2000, UpstreamQPS: 10000, UpstreamOutstanding: 4096},
 		Server:    Server{Identity: ""},
 		Log:       Log{Level: slog.LevelInfo, Format: LogText},
 	}

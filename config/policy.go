@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"math"
 	"strconv"
 	"strings"
@@ -20,6 +21,11 @@ const (
 	// maxIdentity is the longest server.identity: one TXT
 	// character-string (RFC 1035 section 3.3).
 	maxIdentity = 255
+	// maxUpstreamQPS and maxOutstanding bound the upstream limits.
+	maxUpstreamQPS = 1_000_000
+	maxOutstanding = 1_000_000
+	// cookieSecretLen is the length of server.cookie_secret in bytes.
+	cookieSecretLen = 16
 )
 
 // What the ACL action, rate limit, recursion limit and identity settings
@@ -30,6 +36,9 @@ const (
 	wantBurst         = "an integer from 0 to 1000000; 0 means twice ratelimit.qps"
 	wantMaxRecursions = "an integer from 1 to 1000000"
 	wantIdentity      = "a string of at most 255 bytes (one TXT string), or empty to refuse CHAOS queries"
+	wantUpstreamQPS   = "a number from 0 to 1000000 (queries a second to one server); 0 turns the limit off"
+	wantOutstanding   = "an integer from 0 to 1000000; 0 means no bound"
+	wantCookieSecret  = "32 hex digits (16 bytes), or empty for a random secret"
 )
 
 // rawRateLimit, rawLimits and rawServer are sections of rawConfig.
@@ -44,7 +53,8 @@ type rawLimits struct {
 }
 
 type rawServer struct {
-	Identity any `mapstructure:"identity"`
+	Identity     any `mapstructure:"identity"`
+	CookieSecret any `mapstructure:"cookie_secret"`
 }
 
 // parseFloat reads a finite decimal number, such as 20, 0.5 or 1e3.
@@ -104,6 +114,31 @@ func (b *builder) rateLimit(raw rawRateLimit) RateLimit {
 		r.Burst = int(math.Ceil(2 * r.QPS))
 	}
 	return r
+}
+
+// floatIn reads a finite number from 0 to most.
+func (b *builder) floatIn(key string, raw any, most float64, want string) float64 {
+	v := b.value(key, raw)
+	f, ok := parseFloat(v)
+	if !ok || f < 0 || f > most {
+		b.fail(key, v, want)
+		return 0
+	}
+	return f
+}
+
+// cookieSecret reads server.cookie_secret: 32 hex digits, or empty.
+func (b *builder) cookieSecret(raw any) []byte {
+	s := strings.TrimSpace(b.str(keyCookieSecret, raw))
+	if s == "" {
+		return nil
+	}
+	secret, err := hex.DecodeString(s)
+	if err != nil || len(secret) != cookieSecretLen {
+		b.fail(keyCookieSecret, s, wantCookieSecret)
+		return nil
+	}
+	return secret
 }
 
 // identity reads server.identity as written, spaces and all: it is

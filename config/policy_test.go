@@ -31,6 +31,11 @@ func TestPolicyBadValues(t *testing.T) {
 		{name: "limits.max_recursions zero", args: []string{"--limits-max-recursions", "0"}, wantKey: keyMaxRecursion, wantValue: "0", wantIn: "from 1 to 1000000"},
 		{name: "limits.max_recursions negative", env: []string{"ROOTWALK_LIMITS_MAX_RECURSIONS=-5"}, wantKey: keyMaxRecursion, wantValue: "-5", wantIn: "from 1"},
 		{name: "limits.max_recursions not a number", env: []string{"ROOTWALK_LIMITS_MAX_RECURSIONS=many"}, wantKey: keyMaxRecursion, wantValue: "many", wantIn: "integer"},
+		{name: "upstream.max_qps_per_server negative", args: []string{"--upstream-max-qps-per-server", "-1"}, wantKey: keyUpstreamQPS, wantValue: "-1", wantIn: "from 0 to 1000000"},
+		{name: "upstream.max_qps_per_server not a number", env: []string{"ROOTWALK_UPSTREAM_MAX_QPS_PER_SERVER=lots"}, wantKey: keyUpstreamQPS, wantValue: "lots", wantIn: "queries a second to one server"},
+		{name: "upstream.max_outstanding negative", env: []string{"ROOTWALK_UPSTREAM_MAX_OUTSTANDING=-1"}, wantKey: keyOutstanding, wantValue: "-1", wantIn: "from 0 to 1000000"},
+		{name: "server.cookie_secret short", args: []string{"--server-cookie-secret", "abcd"}, wantKey: keyCookieSecret, wantValue: "abcd", wantIn: "32 hex digits"},
+		{name: "server.cookie_secret not hex", env: []string{"ROOTWALK_SERVER_COOKIE_SECRET=" + strings.Repeat("z", 32)}, wantKey: keyCookieSecret, wantValue: strings.Repeat("z", 32), wantIn: "32 hex digits"},
 		{name: "server.identity too long", env: []string{"ROOTWALK_SERVER_IDENTITY=" + strings.Repeat("x", 256)}, wantKey: keyIdentity, wantValue: strings.Repeat("x", 256), wantIn: "at most 255 bytes"},
 	}
 	for _, tc := range tests {
@@ -100,6 +105,20 @@ func TestPolicyGoodValues(t *testing.T) {
 			name:  "ratelimit.qps flag over env",
 			l:     load{args: []string{"--ratelimit-qps", "5"}, env: []string{"ROOTWALK_RATELIMIT_QPS=50"}},
 			check: func(c *Config) (any, any) { return c.RateLimit.QPS, 5.0 },
+		},
+		{
+			name: "upstream limits off",
+			l:    load{args: []string{"--upstream-max-qps-per-server", "0", "--upstream-max-outstanding", "0"}},
+			check: func(c *Config) (any, any) {
+				return [2]any{c.Limits.UpstreamQPS, c.Limits.UpstreamOutstanding}, [2]any{0.0, 0}
+			},
+		},
+		{
+			name: "server.cookie_secret from YAML",
+			l:    load{yaml: "server:\n  cookie_secret: 000102030405060708090A0B0C0D0E0F\n"},
+			check: func(c *Config) (any, any) {
+				return string(c.Server.CookieSecret), "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
+			},
 		},
 		{
 			name:  "limits.max_recursions one",

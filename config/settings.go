@@ -42,6 +42,9 @@ const (
 	keyLogFormat    = "log.format"
 	keyLogQueries   = "log.queries"
 	keyAllowPrivate = "upstream.allow_private"
+	keyUpstreamQPS  = "upstream.max_qps_per_server"
+	keyOutstanding  = "upstream.max_outstanding"
+	keyCookieSecret = "server.cookie_secret"
 	keyQNameMin     = "qname_minimisation"
 	keyForwardZones = "forward_zones"
 	keyStubZones    = "stub_zones"
@@ -108,6 +111,16 @@ var settings = []setting{
 		key:   keyAllowPrivate,
 		def:   false,
 		usage: "with the iana hints, also ask servers at private, loopback and link-local addresses (refused by default)",
+	},
+	{
+		key:   keyUpstreamQPS,
+		def:   10000.0,
+		usage: "send any one server at most `QPS` queries a second (past it, its zone's other servers are asked); 0: no limit",
+	},
+	{
+		key:   keyOutstanding,
+		def:   4096,
+		usage: "have at most `N` queries awaiting replies upstream at once (the rest wait); 0: no bound",
 	},
 	{
 		key:   keyQNameMin,
@@ -245,6 +258,11 @@ var settings = []setting{
 		key:   keyIdentity,
 		def:   "",
 		usage: "answer id.server and hostname.bind (CHAOS TXT) with `NAME`, and version.bind with the version; empty: refuse them",
+	},
+	{
+		key:   keyCookieSecret,
+		def:   "",
+		usage: "derive DNS cookies (RFC 7873, RFC 9018) from `HEX`, 32 hex digits shared by instances behind one address; empty: a random secret per process",
 	},
 	{
 		key:   keyLogLevel,

@@ -205,6 +205,12 @@ type Limits struct {
 	// MaxRecursions is the most client queries resolved at once; at
 	// least 1. A query past it gets a cached answer or SERVFAIL.
 	MaxRecursions int
+	// UpstreamQPS (upstream.max_qps_per_server) is the most queries a
+	// second sent to one server; 0: no limit.
+	UpstreamQPS float64
+	// UpstreamOutstanding (upstream.max_outstanding) is the most queries
+	// awaiting replies upstream at once; 0: no bound.
+	UpstreamOutstanding int
 }
 
 // Server is the server.* settings.
@@ -214,6 +220,9 @@ type Server struct {
 	// version.server be answered; empty refuses all four. At most 255
 	// bytes, one TXT string.
 	Identity string
+	// CookieSecret (server.cookie_secret) is the 16-byte secret DNS
+	// cookies are derived from; nil: a random one per process.
+	CookieSecret []byte
 }
 
 // LogFormat is how log records are written.

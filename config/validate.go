@@ -66,7 +66,9 @@ type rawConfig struct {
 }
 
 type rawUpstream struct {
-	AllowPrivate any `mapstructure:"allow_private"`
+	AllowPrivate   any `mapstructure:"allow_private"`
+	MaxQPS         any `mapstructure:"max_qps_per_server"`
+	MaxOutstanding any `mapstructure:"max_outstanding"`
 }
 
 // rawLab, rawAdmin, rawCache, rawACL and rawLog are the sections of
@@ -155,6 +157,9 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.ACL.Action = b.action(keyACLAction, raw.ACL.Action)
 	cfg.RateLimit = b.rateLimit(raw.RateLimit)
 	cfg.Limits.MaxRecursions = b.intIn(keyMaxRecursion, raw.Limits.MaxRecursions, 1, maxMaxRecursions, wantMaxRecursions)
+	cfg.Limits.UpstreamQPS = b.floatIn(keyUpstreamQPS, raw.Upstream.MaxQPS, maxUpstreamQPS, wantUpstreamQPS)
+	cfg.Limits.UpstreamOutstanding = b.intIn(keyOutstanding, raw.Upstream.MaxOutstanding, 0, maxOutstanding, wantOutstanding)
+	cfg.Server.CookieSecret = b.cookieSecret(raw.Server.CookieSecret)
 	cfg.Server.Identity = b.identity(raw.Server.Identity)
 	cfg.Log.Level = b.logLevel(raw.Log.Level)
 	cfg.Log.Format = b.logFormat(raw.Log.Format)

@@ -63,7 +63,13 @@ const (
 	cookieMalformed                    // FORMERR (RFC 7873 section 5.2.2)
 	cookieNew                          // a client cookie, with no or a bad, stale or old server cookie
 	cookieValid                        // a server cookie we made, still fresh
+	numCookieStates
 )
+
+// cookieStateNames label the cookie counters in the metrics.
+var cookieStateNames = [numCookieStates]string{
+	cookieNone: "none", cookieMalformed: "malformed", cookieNew: "new", cookieValid: "valid",
+}
 
 // Check reads the COOKIE option of req, from client, and returns what it
 // found and the option for the reply: the client cookie with a server
@@ -138,4 +144,25 @@ func (c *Cookies) hash(cc, head []byte, client netip.Addr) uint64 {
 	in := make([]byte, 0, len(cc)+len(head)+len(ip))
 	in = append(append(append(in, cc...), head...), ip...)
 	return siphash.Hash(c.k0, c.k1, in)
+}
+
+// answerCookie puts in reply the COOKIE option req's cookie deserves, and
+// counts it; false means the cookie is malformed (FORMERR). A client
+// without a valid server cookie is answered all the same (RFC 7873
+// section 5.2.3): cookies only prove, to a client that uses them, that
+// the answer came from us.
+func (h *Handler) answerCookie(req, reply *dns.Msg, client netip.Addr) bool {
+	if h.cookies == nil {
+		return true
+	}
+	state, opt := h.cookies.Check(req, client)
+	h.metrics.cookies[state].Add(1)
+	if state == cookieMalformed {
+		return false
+	}
+	if opt != nil {
+		ro := replyOPT(reply, req.IsEdns0())
+		ro.Option = append(ro.Option, opt)
+	}
+	return true
 }

@@ -63,7 +63,10 @@ type HandlerOptions struct {
 	Identity string
 	// Version is answered to version.bind and version.server; empty:
 	// "rootwalk".
-	Version       string
+	Version string
+	// Cookies answers the DNS cookies of clients (RFC 7873, RFC 9018);
+	// nil: cookies are ignored.
+	Cookies       *Cookies
 	ClientTimeout time.Duration // 0: DefaultClientTimeout
 	Metrics       *Metrics      // nil: counted where nobody reads it
 	QueryLog      *QueryLog     // nil: no query log
@@ -85,6 +88,7 @@ type Handler struct {
 	log        *slog.Logger
 	chaos      chaosAnswers
 	recursion  recursionLimit
+	cookies    *Cookies
 }
 
 // NewHandler returns a Handler, or an error if opts are out of range.
@@ -94,7 +98,7 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 	}
 	h := &Handler{res: opts.Resolver, acl: opts.ACL, aclAction: opts.ACLAction, rateAction: opts.RateLimit.Action,
 		timeout: opts.ClientTimeout, metrics: opts.Metrics, qlog: opts.QueryLog, clock: opts.Clock, log: opts.Logger,
-		chaos: newChaosAnswers(opts.Identity, opts.Version)}
+		chaos: newChaosAnswers(opts.Identity, opts.Version), cookies: opts.Cookies}
 	if h.timeout <= 0 {
 		h.timeout = DefaultClientTimeout
 	}
@@ -192,6 +196,10 @@ func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 	}
 	if opt := req.IsEdns0(); opt != nil && opt.Version() != 0 {
 		reply.Rcode = dns.RcodeBadVers // RFC 6891 section 6.1.3
+		return reply, fromNowhere
+	}
+	if !h.answerCookie(req, reply, client) {
+		reply.Rcode = dns.RcodeFormatError // RFC 7873 section 5.2.2
 		return reply, fromNowhere
 	}
 	q := req.Question[0]

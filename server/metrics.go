@@ -31,6 +31,8 @@ type Metrics struct {
 	// overLimit counts queries that found every recursion slot taken, by
 	// what they got.
 	overLimit [numOverLimit]atomic.Uint64
+	// cookies counts queries by what their DNS cookie was.
+	cookies [numCookieStates]atomic.Uint64
 
 	mu     sync.Mutex
 	counts map[typeRcode]uint64
@@ -87,6 +89,16 @@ type QueryStats struct {
 	RateLimited ActionCounts // queries over their client's rate
 	RateClients int64        // clients the rate limiter tracks now
 	Recursions  RecursionStats
+	Cookies     CookieStats
+}
+
+// CookieStats counts queries by their DNS cookie (RFC 7873), when the
+// handler answers cookies.
+type CookieStats struct {
+	None      uint64 // no COOKIE option
+	Malformed uint64 // answered FORMERR
+	New       uint64 // a client cookie alone, or a server cookie not ours or too old
+	Valid     uint64 // a server cookie we made, and recent
 }
 
 // ActionCounts counts turned-away queries by the Action they got. Refused
@@ -135,6 +147,12 @@ func (m *Metrics) Snapshot() QueryStats {
 			Cache:    m.overLimit[overLimitCache].Load(),
 			Stale:    m.overLimit[overLimitStale].Load(),
 			ServFail: m.overLimit[overLimitServFail].Load(),
+		},
+		Cookies: CookieStats{
+			None:      m.cookies[cookieNone].Load(),
+			Malformed: m.cookies[cookieMalformed].Load(),
+			New:       m.cookies[cookieNew].Load(),
+			Valid:     m.cookies[cookieValid].Load(),
 		},
 	}
 	m.mu.Lock()

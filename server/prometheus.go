@@ -54,6 +54,7 @@ var (
 	descACLRejected      = desc("acl_rejected_total", "Queries from clients outside the ACL, by what they got (acl.action).", "action")
 	descRateLimited      = desc("ratelimited_total", "Queries over their client's rate, by what they got (ratelimit.action).", "action")
 	descRateClients      = desc("ratelimit_clients", "Clients (IPv4 addresses, IPv6 /64s) the rate limiter tracks now.")
+	descCookies          = desc("cookies_total", "Queries by their DNS cookie (RFC 7873): none, malformed, new, valid.", "state")
 	descRecursions       = desc("recursions_active", "Client queries being resolved now, counted against limits.max_recursions.")
 	descRecursionsMax    = desc("recursions_max", "The cap on client queries resolved at once (limits.max_recursions).")
 	descRecursionLimited = desc("recursion_limited_total", "Queries that found every recursion slot taken, by what they got: cached, stale or servfail.", "outcome")
@@ -69,7 +70,7 @@ var (
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descQueries, descQueryDuration, descStaleReplies,
-		descACLRejected, descRateLimited, descRateClients, descRecursions, descRecursionsMax, descRecursionLimited,
+		descACLRejected, descRateLimited, descRateClients, descCookies, descRecursions, descRecursionsMax, descRecursionLimited,
 		descCacheHits, descCacheMisses, descCacheInserts, descCacheEvictions, descCacheExpired,
 		descCacheRefused, descCacheFlushed, descCacheStale, descCachePrefetch, descCacheEntries, descCacheBytes,
 		descResolutions, descResolutionErrors, descInFlight, descPrefetches, descPrefetchFailures, descStaleAnswers,
@@ -102,6 +103,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(a.d, a.counts.Dropped, ActionDrop.String())
 	}
 	gauge(descRateClients, float64(q.RateClients))
+	for i, v := range [numCookieStates]uint64{cookieNone: q.Cookies.None, cookieMalformed: q.Cookies.Malformed,
+		cookieNew: q.Cookies.New, cookieValid: q.Cookies.Valid} {
+		counter(descCookies, v, cookieStateNames[i])
+	}
 	r := q.Recursions
 	gauge(descRecursions, float64(r.Active))
 	gauge(descRecursionsMax, float64(r.Max))

@@ -30,6 +30,15 @@ type QueriesJSON struct {
 	ACL         TurnedAwayJSON    `json:"acl"`         // from clients outside the ACL (acl.action)
 	RateLimited RateLimitJSON     `json:"ratelimited"` // over their client's rate (ratelimit.action)
 	Recursions  RecursionsJSON    `json:"recursions"`  // the cap on resolutions at once (limits.max_recursions)
+	Cookies     CookiesJSON       `json:"cookies"`     // queries by their DNS cookie (RFC 7873)
+}
+
+// CookiesJSON counts queries by their DNS cookie.
+type CookiesJSON struct {
+	None      uint64 `json:"none"`
+	Malformed uint64 `json:"malformed"`
+	New       uint64 `json:"new"`
+	Valid     uint64 `json:"valid"`
 }
 
 // TurnedAwayJSON counts queries the server would not serve, by what they
@@ -62,6 +71,7 @@ func queriesJSON(q QueryStats) QueriesJSON {
 		ACL:         TurnedAwayJSON(q.ACL),
 		RateLimited: RateLimitJSON{TurnedAwayJSON: TurnedAwayJSON(q.RateLimited), Clients: q.RateClients},
 		Recursions:  RecursionsJSON{Active: r.Active, Max: r.Max, Cached: r.Cache, Stale: r.Stale, ServFail: r.ServFail},
+		Cookies:     CookiesJSON(q.Cookies),
 	}
 }
 

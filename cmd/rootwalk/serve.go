@@ -78,6 +78,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer res.Close()
 	metrics := server.NewMetrics()
 	queryLog := server.NewQueryLog(log.With("component", "querylog"), cfg.Log.Queries)
+	cookies, err := server.NewCookies(cfg.Server.CookieSecret, nil)
+	if err != nil {
+		return fmt.Errorf("cookies: %w", err)
+	}
 	handler, err := server.NewHandler(server.HandlerOptions{
 		Resolver:  res,
 		ACL:       server.ACL{Allow: cfg.ACL.Allow, Deny: cfg.ACL.Deny},
@@ -89,6 +93,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Cache:         c,
 		Identity:      cfg.Server.Identity,
 		Version:       "rootwalk " + versionString(),
+		Cookies:       cookies,
 		Metrics:       metrics,
 		QueryLog:      queryLog,
 		Logger:        log.With("component", "server"),
