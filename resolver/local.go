@@ -17,6 +17,15 @@ type LocalZones interface {
 	Answer(q dns.Question) (*dns.Msg, string, bool)
 }
 
+// localZones holds a LocalZones for an atomic.Pointer.
+type localZones struct{ zones LocalZones }
+
+// SetLocal replaces the local zones, as a configuration reload does; nil
+// means none. Every name looked up from then on sees the new zones.
+func (r *Resolver) SetLocal(z LocalZones) {
+	r.local.Store(&localZones{zones: z})
+}
+
 // ZoneServers names the servers for one forward or stub zone.
 type ZoneServers struct {
 	Zone    string

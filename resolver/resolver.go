@@ -178,7 +178,7 @@ type Resolver struct {
 	staleAfter time.Duration
 	exch       Exchanger
 	cache      optionalCache
-	local      LocalZones
+	local      atomic.Pointer[localZones] // Options.Local; SetLocal replaces it
 	forward    map[string]*delegation
 	stub       map[string]*delegation
 	clock      Clock
@@ -251,7 +251,7 @@ func New(opts Options) (*Resolver, error) {
 	if r.staleAfter <= 0 {
 		r.staleAfter = DefaultStaleAnswerAfter
 	}
-	r.local = opts.Local
+	r.SetLocal(opts.Local)
 	var err error
 	if r.forward, err = configuredZones(opts.Forward, "forward"); err != nil {
 		return nil, fmt.Errorf("new resolver: %w", err)

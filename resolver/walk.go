@@ -172,8 +172,8 @@ func chainEnd(reply *dns.Msg, q dns.Question) (string, bool) {
 // With QNAME minimisation on, each zone is first asked about only one
 // label more than it is known to hold (see qmin.go).
 func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
-	if w.r.local != nil {
-		if m, zone, ok := w.r.local.Answer(q); ok {
+	if local := w.r.local.Load(); local != nil && local.zones != nil {
+		if m, zone, ok := local.zones.Answer(q); ok {
 			if w.tracing() {
 				w.emit(ctx, Event{Kind: EventLocal, Question: q, Zone: zone, Reply: m})
 			}

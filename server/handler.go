@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/netip"
 	"runtime/debug"
@@ -76,19 +75,17 @@ type HandlerOptions struct {
 
 // Handler answers clients' DNS queries. It is safe for concurrent use.
 type Handler struct {
-	res        Resolver
-	acl        ACL
-	aclAction  Action
-	limiter    *rateLimiter // nil: no rate limit
-	rateAction Action
-	timeout    time.Duration
-	metrics    *Metrics
-	qlog       *QueryLog
-	clock      Clock
-	log        *slog.Logger
-	chaos      chaosAnswers
-	recursion  recursionLimit
-	cookies    *Cookies
+	res Resolver
+	// policy is who is answered and how fast; SetPolicy replaces it.
+	policy    atomic.Pointer[livePolicy]
+	timeout   time.Duration
+	metrics   *Metrics
+	qlog      *QueryLog
+	clock     Clock
+	log       *slog.Logger
+	chaos     chaosAnswers
+	recursion recursionLimit
+	cookies   *Cookies
 }
 
 // NewHandler returns a Handler, or an error if opts are out of range.
@@ -96,7 +93,7 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, fmt.Errorf("new handler: %w", err)
 	}
-	h := &Handler{res: opts.Resolver, acl: opts.ACL, aclAction: opts.ACLAction, rateAction: opts.RateLimit.Action,
+	h := &Handler{res: opts.Resolver,
 		timeout: opts.ClientTimeout, metrics: opts.Metrics, qlog: opts.QueryLog, clock: opts.Clock, log: opts.Logger,
 		chaos: newChaosAnswers(opts.Identity, opts.Version), cookies: opts.Cookies}
 	if h.timeout <= 0 {
@@ -111,8 +108,8 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	if opts.RateLimit.Enabled() {
-		h.limiter = newRateLimiter(opts.RateLimit, maxRateClients, h.clock, &h.metrics.rateClients)
+	if err := h.SetPolicy(Policy{ACL: opts.ACL, ACLAction: opts.ACLAction, RateLimit: opts.RateLimit}); err != nil {
+		return nil, fmt.Errorf("new handler: %w", err)
 	}
 	h.recursion = recursionLimit{max: int64(opts.MaxRecursions), cache: opts.Cache}
 	if h.recursion.max == 0 {
@@ -124,23 +121,16 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 
 // checkOptions returns what is wrong with opts, or nil.
 func checkOptions(opts HandlerOptions) error {
-	r := opts.RateLimit
 	switch {
 	case opts.Resolver == nil:
 		return errors.New("no resolver")
-	case !opts.ACLAction.valid():
-		return fmt.Errorf("ACL action %d: want ActionRefuse or ActionDrop", opts.ACLAction)
-	case !r.Action.valid():
-		return fmt.Errorf("rate limit action %d: want ActionRefuse or ActionDrop", r.Action)
-	case !(r.QPS >= 0) || math.IsInf(r.QPS, 0) || r.Burst < 0:
-		return fmt.Errorf("rate limit %v queries a second, burst %d: want a finite rate and a burst of at least 0", r.QPS, r.Burst)
 	case opts.MaxRecursions < 0:
 		return fmt.Errorf("max recursions %d: want at least 0", opts.MaxRecursions)
 	case len(opts.Identity) > maxTXTString || len(opts.Version) > maxTXTString:
 		return fmt.Errorf("identity of %d bytes, version of %d: want at most %d each (one TXT string)",
 			len(opts.Identity), len(opts.Version), maxTXTString)
 	}
-	return nil
+	return checkPolicy(Policy{ACL: opts.ACL, ACLAction: opts.ACLAction, RateLimit: opts.RateLimit})
 }
 
 // ServeDNS implements dns.Handler.
@@ -180,11 +170,12 @@ func (h *Handler) answer(req *dns.Msg, client netip.Addr) (*dns.Msg, string) {
 	reply.RecursionAvailable = true
 	reply.Authoritative = false
 
-	if !h.acl.Allows(client) {
-		return h.turnAway(req, reply, &h.metrics.acl, h.aclAction, dns.ExtendedErrorCodeProhibited)
+	p := h.policy.Load()
+	if !p.ACL.Allows(client) {
+		return h.turnAway(req, reply, &h.metrics.acl, p.ACLAction, dns.ExtendedErrorCodeProhibited)
 	}
-	if h.limiter != nil && !h.limiter.allow(client) {
-		return h.turnAway(req, reply, &h.metrics.ratelimited, h.rateAction, noEDE)
+	if p.limiter != nil && !p.limiter.allow(client) {
+		return h.turnAway(req, reply, &h.metrics.ratelimited, p.RateLimit.Action, noEDE)
 	}
 	if req.Opcode != dns.OpcodeQuery {
 		reply.Rcode = dns.RcodeNotImplemented

@@ -372,3 +372,50 @@ func TestRateLimiterFlood(t *testing.T) {
 	}
 	checkLinks(t, l)
 }
+
+// TestSetPolicy: a new policy applies to the next query; an unchanged
+// rate limit keeps its clients' spent buckets, a changed one starts anew.
+func TestSetPolicy(t *testing.T) {
+	h, err := NewHandler(HandlerOptions{Resolver: answering(t, 1), ACL: loopbackACL,
+		RateLimit: RateLimit{QPS: 1, Burst: 1}, Clock: dnstest.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcode := func() int {
+		t.Helper()
+		w := udpClient("127.0.0.1")
+		h.ServeDNS(w, newQuery("www.example.com.", dns.TypeA, 0))
+		if w.Reply() == nil {
+			return -1
+		}
+		return w.Reply().Rcode
+	}
+	if got := rcode(); got != dns.RcodeSuccess {
+		t.Fatalf("first query: %s", dns.RcodeToString[got])
+	}
+	if got := rcode(); got != dns.RcodeRefused {
+		t.Fatalf("second query within the burst of 1: %s, want REFUSED", dns.RcodeToString[got])
+	}
+	same := Policy{ACL: loopbackACL, RateLimit: RateLimit{QPS: 1, Burst: 1}}
+	if err := h.SetPolicy(same); err != nil {
+		t.Fatal(err)
+	}
+	if got := rcode(); got != dns.RcodeRefused {
+		t.Errorf("after setting the same rate limit: %s, want still REFUSED (the bucket kept)", dns.RcodeToString[got])
+	}
+	if err := h.SetPolicy(Policy{ACL: loopbackACL, RateLimit: RateLimit{QPS: 1, Burst: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rcode(); got != dns.RcodeSuccess {
+		t.Errorf("after a new rate limit: %s, want a full bucket", dns.RcodeToString[got])
+	}
+	if err := h.SetPolicy(Policy{ACL: ACL{}, ACLAction: ActionDrop}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rcode(); got != -1 {
+		t.Errorf("after an ACL that drops everyone: rcode %d, want no reply", got)
+	}
+	if err := h.SetPolicy(Policy{ACLAction: Action(9)}); err == nil {
+		t.Error("a bad action accepted")
+	}
+}

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,16 +40,18 @@ func newServeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg.Log, cmd.ErrOrStderr())
-			return serve(cmd.Context(), cfg, log)
+			log, level := newLevelLogger(cfg.Log, cmd.ErrOrStderr())
+			r := &reloader{load: func() (*config.Config, error) { return loadConfig(cmd) }, level: level, log: log}
+			return serve(cmd.Context(), cfg, log, r)
 		},
 	}
 	config.RegisterFlags(cmd.Flags())
 	return cmd
 }
 
-// serve runs the resolver until ctx ends, then shuts everything down.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// serve runs the resolver until ctx ends, then shuts everything down. A
+// SIGHUP reloads what r can change while serving.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloader) error {
 	var lab *zones.Lab
 	if cfg.Lab.Enabled {
 		var err error
@@ -83,12 +88,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("cookies: %w", err)
 	}
 	handler, err := server.NewHandler(server.HandlerOptions{
-		Resolver:  res,
-		ACL:       server.ACL{Allow: cfg.ACL.Allow, Deny: cfg.ACL.Deny},
-		ACLAction: serverAction(cfg.ACL.Action),
-		RateLimit: server.RateLimit{
-			QPS: cfg.RateLimit.QPS, Burst: cfg.RateLimit.Burst, Action: serverAction(cfg.RateLimit.Action),
-		},
+		Resolver:      res,
+		ACL:           policyOf(cfg).ACL,
+		ACLAction:     policyOf(cfg).ACLAction,
+		RateLimit:     policyOf(cfg).RateLimit,
 		MaxRecursions: cfg.Limits.MaxRecursions,
 		Cache:         c,
 		Identity:      cfg.Server.Identity,
@@ -123,7 +126,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { primeUntilDone(ctx, res, log) })
 
-	<-ctx.Done()
+	r.current, r.handler, r.res, r.lab = cfg, handler, res, lab
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case <-hup:
+			r.reload()
+		}
+	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

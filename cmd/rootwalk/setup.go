@@ -23,9 +23,18 @@ func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 
 // newLogger builds the process logger from the log.* settings.
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.Level}
+	log, _ := newLevelLogger(c, w)
+	return log
+}
+
+// newLevelLogger is newLogger, with the level it logs at, which a reload
+// may change.
+func newLevelLogger(c config.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	level.Set(c.Level)
+	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == config.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
 }
