@@ -145,4 +145,33 @@ var labCases = []labCase{
 		soa: soaExampleOrg},
 	{name: "a server with an unreachable IPv6 address", qname: "www.v6broken.com.", qtype: dns.TypeA,
 		answer: []string{"www.v6broken.com. 3600 IN A 192.0.2.80"}},
+
+	// Fault tolerance: servers that lose UDP queries, reset TCP or garble
+	// their replies, beside a good server and alone (faults_test.go).
+	{name: "a lossy server beside a good one", qname: "www.lossy.com.", qtype: dns.TypeA,
+		answer: []string{"www.lossy.com. 3600 IN A 192.0.2.81"}},
+	{name: "only a lossy server, which answers every second query", qname: "www.lossy-only.com.", qtype: dns.TypeA,
+		answer: []string{"www.lossy-only.com. 3600 IN A 192.0.2.82"}},
+	{name: "a server that resets TCP beside a good one", qname: "www.tcp-reset.com.", qtype: dns.TypeA,
+		answer: []string{"www.tcp-reset.com. 3600 IN A 192.0.2.83"}},
+	{name: "only a server that resets TCP", qname: "www.tcp-reset-only.com.", qtype: dns.TypeA,
+		rcode: dns.RcodeServerFailure},
+	{name: "a garbling server beside a good one", qname: "www.garbage.com.", qtype: dns.TypeA,
+		answer: []string{"www.garbage.com. 3600 IN A 192.0.2.85"}},
+	{name: "only a garbling server", qname: "www.garbage-only.com.", qtype: dns.TypeA,
+		rcode: dns.RcodeServerFailure},
+
+	// Cache-poisoning attackers: none of what they plant is answered
+	// (poison_test.go also reads the cache).
+	{name: "out-of-bailiwick records after a CNAME", qname: "www.poison-oob.org.", qtype: dns.TypeA,
+		answer: []string{"www.poison-oob.org. 3600 IN CNAME www.example.com.", "www.example.com. 3600 IN A 192.0.2.10"}},
+	{name: "a DNAME and NS records for the parent zone", qname: "www.poison-parent.org.", qtype: dns.TypeA,
+		answer:     []string{"www.poison-parent.org. 3600 IN A 192.0.2.88"},
+		notUnbound: "Unbound 1.17 follows the attacker's org. DNAME while it normalizes the reply (it synthesizes www.poison-parent.org. CNAME www.poison-parent.poison-parent.org. and drops the A record as irrelevant) before it sanitizes the DNAME away as out of zone, then chases that CNAME through the attacker's zone until it gives up: SERVFAIL. rootwalk ignores a DNAME from outside the zone asked (RFC 2181 section 5.4.1) and answers the A record"},
+	{name: "a forged reply from another address first", qname: "www.poison-race.org.", qtype: dns.TypeA,
+		answer: []string{"www.poison-race.org. 3600 IN A 192.0.2.91"}},
+	{name: "TTL 2^31-1, capped at one day", qname: "www.poison-ttl.org.", qtype: dns.TypeA,
+		answer: []string{"www.poison-ttl.org. 86400 IN A 192.0.2.89"}},
+	{name: "TTL 2^32-1, capped at one day", qname: "max.poison-ttl.org.", qtype: dns.TypeA,
+		answer: []string{"max.poison-ttl.org. 86400 IN A 192.0.2.90"}},
 }

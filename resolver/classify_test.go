@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,4 +127,147 @@ func FuzzClassify(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestClassifyScrubsAttacks feeds classify the replies of the lab's
+// cache-poisoning attackers (zones/attack.go), rebuilt here under .test,
+// and checks what it keeps: the records the walk may believe and cache.
+// Everything else, the attacker's plants among it, must be gone.
+func TestClassifyScrubsAttacks(t *testing.T) {
+	www := dns.Question{Name: "www.poison.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
+	with := func(m *dns.Msg, f func(*dns.Msg)) *dns.Msg { f(m); return m }
+	const (
+		cname      = "www.poison.test. 3600 IN CNAME www.victim.test."
+		realA      = "www.poison.test. 3600 IN A 192.0.2.88"
+		bogusA     = "www.victim.test. 86400 IN A 192.0.2.66"
+		bogusAAAA  = "www.victim.test. 86400 IN AAAA 2001:db8::66"
+		bogusNS    = "victim.test. 86400 IN NS ns1.poison.test."
+		bogusGlue  = "ns1.victim.test. 86400 IN A 127.0.0.66"
+		parentNS   = "test. 86400 IN NS ns1.poison.test."
+		parentGlue = "ns1.poison.test. 86400 IN A 127.0.0.66"
+		poisonSOA  = "poison.test. 300 IN SOA ns1.poison.test. hostmaster.poison.test. 1 2 3 4 300"
+		parentSOA  = "test. 86400 IN SOA ns.test. hostmaster.test. 1 2 3 4 86400"
+	)
+	tests := []struct {
+		name  string
+		zone  string
+		q     dns.Question
+		reply *dns.Msg
+		want  replyKind
+		kept  []string // every record the outcome keeps, in any section
+	}{
+		{
+			name: "out of bailiwick: addresses where an in-zone CNAME leads, NS and glue for the victim",
+			zone: "poison.test.", q: www,
+			reply: with(answer(t, cname, bogusA, bogusAAAA), func(m *dns.Msg) {
+				m.Ns, m.Extra = dnstest.RRs(t, bogusNS), dnstest.RRs(t, bogusGlue)
+			}),
+			want: kindAnswer, kept: []string{cname},
+		},
+		{
+			name: "out of bailiwick: the victim's record beside the real one",
+			zone: "poison.test.", q: www,
+			reply: answer(t, realA, "www.victim.test. 86400 IN A 192.0.2.66"),
+			want:  kindAnswer, kept: []string{realA},
+		},
+		{
+			name: "out of bailiwick: a CNAME owned by the victim, leading back into the zone",
+			zone: "poison.test.", q: www,
+			reply: answer(t, cname, "www.victim.test. 86400 IN CNAME evil.poison.test.", "evil.poison.test. 86400 IN A 192.0.2.66"),
+			want:  kindAnswer, kept: []string{cname},
+		},
+		{
+			name: "out of bailiwick: a DNAME owned by the victim's parent",
+			zone: "poison.test.", q: dns.Question{Name: "www.victim.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET},
+			reply: answer(t, "victim.test. 86400 IN DNAME poison.test.", "www.poison.test. 86400 IN A 192.0.2.66"),
+			want:  kindLame,
+		},
+		{
+			name: "out of bailiwick: an NXDOMAIN whose answer plants the victim's address",
+			zone: "poison.test.", q: dns.Question{Name: "nope.poison.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET},
+			reply: with(negative(t, dns.RcodeNameError, poisonSOA, bogusA), func(m *dns.Msg) {
+				m.Ns = append(m.Ns, dnstest.RRs(t, bogusNS)...)
+				m.Extra = dnstest.RRs(t, bogusGlue)
+			}),
+			want: kindNXDOMAIN, kept: []string{poisonSOA},
+		},
+		{
+			name: "parent zone: a DNAME at the parent's apex ahead of the data",
+			zone: "poison.test.", q: www,
+			reply: with(answer(t, "test. 86400 IN DNAME poison.test.", realA), func(m *dns.Msg) {
+				m.Ns, m.Extra = dnstest.RRs(t, parentNS), dnstest.RRs(t, parentGlue)
+			}),
+			want: kindAnswer, kept: []string{realA},
+		},
+		{
+			name: "parent zone: a DNAME at the parent's apex with its synthesized CNAME, no data",
+			zone: "poison.test.", q: www,
+			reply: answer(t, "test. 86400 IN DNAME poison.test.", "www.poison.test. 86400 IN CNAME www.poison.poison.test."),
+			want:  kindAnswer, kept: []string{"www.poison.test. 86400 IN CNAME www.poison.poison.test."},
+		},
+		{
+			name: "parent zone: an NXDOMAIN with the parent's SOA is not cached",
+			zone: "poison.test.", q: dns.Question{Name: "nope.poison.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET},
+			reply: negative(t, dns.RcodeNameError, parentSOA),
+			want:  kindNXDOMAIN,
+		},
+		{
+			name: "parent zone: a NODATA with the parent's SOA is lame",
+			zone: "poison.test.", q: www,
+			reply: with(negative(t, dns.RcodeSuccess, parentSOA), func(m *dns.Msg) { m.Authoritative = false }),
+			want:  kindLame,
+		},
+		{
+			name: "parent zone: an upward referral with glue for the parent's server",
+			zone: "poison.test.", q: www,
+			reply: referralTo(t, []string{parentNS}, parentGlue),
+			want:  kindLame,
+		},
+		{
+			name: "parent zone: a referral to the root with glue",
+			zone: "poison.test.", q: www,
+			reply: referralTo(t, []string{". 518400 IN NS a.root.test."}, "a.root.test. 518400 IN A 127.0.0.66"),
+			want:  kindLame,
+		},
+		{
+			name: "sideways: a referral to the victim with glue",
+			zone: "poison.test.", q: dns.Question{Name: "www.victim.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET},
+			reply: referralTo(t, []string{bogusNS}, bogusGlue),
+			want:  kindLame,
+		},
+		{
+			name: "a referral whose glue holds addresses for names outside the zone asked",
+			zone: "test.", q: dns.Question{Name: "www.example.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET},
+			reply: referralTo(t, []string{"example.test. 172800 IN NS ns1.example.test.", "example.test. 172800 IN NS ns.victim.example."},
+				"ns1.example.test. 172800 IN A 127.0.0.3", "ns.victim.example. 172800 IN A 127.0.0.66", "www.victim.example. 172800 IN A 192.0.2.66"),
+			want: kindReferral,
+			kept: []string{"example.test. 172800 IN NS ns1.example.test.", "example.test. 172800 IN NS ns.victim.example.",
+				"ns1.example.test. 172800 IN A 127.0.0.3"},
+		},
+		{
+			name: "huge TTLs are kept as they are: capping them is the cache's work",
+			zone: "poison.test.", q: www,
+			reply: answer(t, "www.poison.test. 4294967295 IN A 192.0.2.89"),
+			want:  kindAnswer, kept: []string{"www.poison.test. 4294967295 IN A 192.0.2.89"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.reply.Question = []dns.Question{tc.q}
+			out := classify(tc.reply, tc.q, tc.zone)
+			if out.kind != tc.want {
+				t.Errorf("classify = %s (%s), want %s", out.kind, out.why, tc.want)
+			}
+			var kept []dns.RR
+			if out.msg != nil {
+				kept = append(append(append(kept, out.msg.Answer...), out.msg.Ns...), out.msg.Extra...)
+			}
+			if out.next != nil {
+				kept = append(append(kept, out.next.ns...), out.next.glue...)
+			}
+			if got, want := dnstest.Sorted(kept), dnstest.Sorted(dnstest.RRs(t, tc.kept...)); !slices.Equal(got, want) {
+				t.Errorf("kept\n got %q\nwant %q", got, want)
+			}
+		})
+	}
 }

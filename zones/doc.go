@@ -30,18 +30,32 @@
 // [FaultEDNSFormErr] and [FaultEDNSDrop] answer FORMERR to, or drop,
 // queries with EDNS(0), [FaultUpward] refers every query up to the root,
 // [FaultNoAA] answers without AA and without data, and [FaultENTNXDOMAIN]
-// denies empty non-terminals (RFC 9156 section 2.3). The header checks
-// (opcode, question count, EDNS version) come before the faults that
-// replace the answer; the slow hold comes last, just before the write. A
-// [Server] runs one Handler on one explicit address over UDP and TCP,
-// counts the queries it receives, and on Shutdown stops the Handler first,
-// so a held reply ends at once.
+// denies empty non-terminals (RFC 9156 section 2.3). Three break the
+// transport: [FaultLossy] drops every second UDP query, [FaultTCPReset]
+// answers TC over UDP and resets TCP connections, [FaultGarbage] cuts
+// every reply short so that it cannot be parsed. Three attack a resolver's
+// cache: [FaultOutOfBailiwick] adds records for names outside its zones,
+// [FaultParentClaim] adds a DNAME and NS records for its parent zone, and
+// [FaultForge] sends a forged reply from another address ahead of each
+// real one over UDP. The header checks (opcode, question count, EDNS
+// version) come before the faults that replace the answer; the attackers'
+// records are added to the answer before it is truncated; the forgery,
+// the slow hold and the garbling come last, around the write. A [Server]
+// runs one Handler on one explicit address over UDP and TCP (and, for
+// FaultForge, binds the second address its forgeries leave from), counts
+// the queries it receives, and on Shutdown stops the Handler first, so a
+// held reply ends at once.
 //
 // The lab ([StartLab]) parses the master files embedded from lab/*.zone,
 // derives which loopback address serves which zone from the zones' own
 // apex NS records and their A and AAAA records (plus a table of faulty
-// addresses, each commented with its domain), and starts one [Server] per
-// address, all on one port. One zone, nxns.com., is served by nobody on
+// addresses, each commented with its domain, and the address each forger
+// forges from, on 127.53.3.x, which serves nothing), and starts one
+// [Server] per address, all on one port. Each fault has a zone where one
+// server has it beside a good one (partly-lame.com., lossy.com., ...) or
+// where the only server has it (lame.com., lossy-only.com., ...); the
+// attackers serve poison-*.org., and poison-ttl.org.'s attack is its data:
+// TTLs of 2^31-1 and 2^32-1. One zone, nxns.com., is served by nobody on
 // purpose: its 20 name server names do not exist (the NXNS attack). The
 // only IPv6 address is [::1], a silent server behind the AAAA glue of
 // ns1.v6broken.com.; on a machine without IPv6 the lab logs a Warn and runs

@@ -54,6 +54,47 @@ const (
 	// the broken behaviour relaxed QNAME minimisation must work around
 	// (RFC 9156 section 2.3; RFC 8020 says NXDOMAIN means nothing below).
 	FaultENTNXDOMAIN
+	// FaultLossy: the server answers from its zones, but drops every
+	// second query that comes over UDP (the first, the third, ...), as a
+	// lossy path would; over TCP, which retransmits what the network
+	// loses, every query is answered. Of any two queries in a row at least
+	// one is answered, so a resolver that retries is sure to get a reply,
+	// and tests that count on it are not flaky.
+	FaultLossy
+	// FaultTCPReset: every UDP query that a zone answers gets an empty
+	// reply with TC set, as if the answer were too large, and every TCP
+	// connection is reset (RST) when the reply would be written, like a
+	// server behind a firewall that blocks TCP. A resolver's retry over
+	// TCP (RFC 7766 section 5) fails with a reset connection.
+	FaultTCPReset
+	// FaultGarbage: every reply, over UDP and TCP, is the real one cut off
+	// one octet into its first record (into its question or header when it
+	// has no record): the ID, the flags and the question are right, but
+	// the message cannot be parsed, like a reply mangled on its way.
+	FaultGarbage
+	// FaultOutOfBailiwick: a cache-poisoning attacker. The server answers
+	// from its zones and adds records about names outside them (RFC 5452
+	// section 6; RFC 2181 section 5.4.1 says not to trust them): an A and
+	// an AAAA record with bogus addresses (192.0.2.66, 2001:db8::66) for
+	// www.example.com. in the answer section, an NS record giving
+	// example.com. to its own name server in the authority section, and
+	// its own address for ns1.example.com. in the additional section.
+	FaultOutOfBailiwick
+	// FaultParentClaim: a cache-poisoning attacker that claims the zone
+	// above the one it serves. The server answers from its zones and adds
+	// a DNAME at the parent zone's apex that redirects the whole parent
+	// into its own zone (ahead of the data in the answer section), and an
+	// NS record naming its own name server as the parent's (in the
+	// authority section, with its address in the additional section).
+	FaultParentClaim
+	// FaultForge: an off-path attacker racing the real server. The server
+	// answers from its zones, but for each query over UDP it first sends
+	// the querier a forged reply from another address on the same port
+	// ([ServerOptions.ForgeFrom]): the query's ID and question, spelt as
+	// asked, AA set, and a bogus address for the name (RFC 5452 section
+	// 4). Only a resolver that reads replies from any address believes
+	// it; a connected UDP socket never delivers it.
+	FaultForge
 )
 
 // slowDelay is how long a FaultSlow server holds each reply: long enough
@@ -72,21 +113,28 @@ const (
 
 // faultNames are the names String gives, indexed by Fault.
 var faultNames = [...]string{
-	FaultNone:        "none",
-	FaultRefuse:      "refuse",
-	FaultSilent:      "silent",
-	FaultSlow:        "slow",
-	FaultNoCase:      "nocase",
-	FaultEDNSFormErr: "edns-formerr",
-	FaultEDNSDrop:    "edns-drop",
-	FaultUpward:      "upward",
-	FaultNoAA:        "noaa",
-	FaultENTNXDOMAIN: "ent-nxdomain",
+	FaultNone:           "none",
+	FaultRefuse:         "refuse",
+	FaultSilent:         "silent",
+	FaultSlow:           "slow",
+	FaultNoCase:         "nocase",
+	FaultEDNSFormErr:    "edns-formerr",
+	FaultEDNSDrop:       "edns-drop",
+	FaultUpward:         "upward",
+	FaultNoAA:           "noaa",
+	FaultENTNXDOMAIN:    "ent-nxdomain",
+	FaultLossy:          "lossy",
+	FaultTCPReset:       "tcp-reset",
+	FaultGarbage:        "garbage",
+	FaultOutOfBailiwick: "out-of-bailiwick",
+	FaultParentClaim:    "parent-claim",
+	FaultForge:          "forge",
 }
 
 // String returns the fault's lower-case name: "none", "refuse", "silent",
-// "slow", "nocase", "edns-formerr", "edns-drop", "upward", "noaa" or
-// "ent-nxdomain"; "fault(N)" for any other value.
+// "slow", "nocase", "edns-formerr", "edns-drop", "upward", "noaa",
+// "ent-nxdomain", "lossy", "tcp-reset", "garbage", "out-of-bailiwick",
+// "parent-claim" or "forge"; "fault(N)" for any other value.
 func (f Fault) String() string {
 	if f >= 0 && int(f) < len(faultNames) {
 		return faultNames[f]

@@ -23,7 +23,13 @@ func TestFaultString(t *testing.T) {
 		{FaultUpward, "upward"},
 		{FaultNoAA, "noaa"},
 		{FaultENTNXDOMAIN, "ent-nxdomain"},
-		{Fault(10), "fault(10)"},
+		{FaultLossy, "lossy"},
+		{FaultTCPReset, "tcp-reset"},
+		{FaultGarbage, "garbage"},
+		{FaultOutOfBailiwick, "out-of-bailiwick"},
+		{FaultParentClaim, "parent-claim"},
+		{FaultForge, "forge"},
+		{Fault(16), "fault(16)"},
 		{Fault(-1), "fault(-1)"},
 	}
 	for _, tc := range cases {
@@ -42,7 +48,8 @@ func TestFaultServesZones(t *testing.T) {
 	}{
 		{FaultNone, true}, {FaultRefuse, false}, {FaultSilent, false}, {FaultSlow, true},
 		{FaultNoCase, true}, {FaultEDNSFormErr, true}, {FaultEDNSDrop, true}, {FaultUpward, true},
-		{FaultNoAA, true}, {FaultENTNXDOMAIN, true},
+		{FaultNoAA, true}, {FaultENTNXDOMAIN, true}, {FaultLossy, true}, {FaultTCPReset, true},
+		{FaultGarbage, true}, {FaultOutOfBailiwick, true}, {FaultParentClaim, true}, {FaultForge, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.f.String(), func(t *testing.T) {
@@ -55,10 +62,22 @@ func TestFaultServesZones(t *testing.T) {
 
 // Sections of the replies the fault tests expect.
 const (
-	wwwExampleA    = "www.example.com. 3600 IN A 192.0.2.10"
-	upwardRootNS   = ". 518400 IN NS a.root-servers.net."
-	upwardRootGlue = "a.root-servers.net. 172800 IN A 127.53.0.1"
-	brokenENTSOA   = "brokenent.net. 300 IN SOA ns1.brokenent.net. hostmaster.brokenent.net. 2026112701 7200 3600 1209600 300"
+	oobBogusA        = "www.example.com. 86400 IN A 192.0.2.66"
+	oobBogusAAAA     = "www.example.com. 86400 IN AAAA 2001:db8::66"
+	oobBogusNS       = "example.com. 86400 IN NS ns1.poison-oob.org."
+	oobBogusGlue     = "ns1.example.com. 86400 IN A 127.53.2.37"
+	parentBogusDNAME = "org. 86400 IN DNAME poison-parent.org."
+	parentBogusNS    = "org. 86400 IN NS ns1.poison-parent.org."
+	wwwExampleA      = "www.example.com. 3600 IN A 192.0.2.10"
+	upwardRootNS     = ". 518400 IN NS a.root-servers.net."
+	upwardRootGlue   = "a.root-servers.net. 172800 IN A 127.53.0.1"
+	brokenENTSOA     = "brokenent.net. 300 IN SOA ns1.brokenent.net. hostmaster.brokenent.net. 2026112701 7200 3600 1209600 300"
+)
+
+// The attackers' zones, as the handler tests serve them.
+var (
+	poisonOOBServes    = []string{"poison-oob.org."}
+	poisonParentServes = []string{"poison-parent.org."}
 )
 
 func TestHandlerFaults(t *testing.T) {
@@ -178,6 +197,44 @@ func TestHandlerFaults(t *testing.T) {
 		{
 			name: "ent-nxdomain: the wildcard's parent in example.com", serves: exampleServes, fault: FaultENTNXDOMAIN,
 			req: query("wild.example.com.", dns.TypeA), rcode: dns.RcodeNameError, aa: true, authority: []string{exampleSOA},
+		},
+		{
+			name: "out-of-bailiwick: bogus addresses where the CNAME leads, NS and glue for example.com", serves: poisonOOBServes,
+			fault: FaultOutOfBailiwick, req: query("www.poison-oob.org.", dns.TypeA), aa: true,
+			answer:    []string{"www.poison-oob.org. 3600 IN CNAME www.example.com.", oobBogusA, oobBogusAAAA},
+			authority: []string{oobBogusNS}, additional: []string{oobBogusGlue},
+		},
+		{
+			name: "out-of-bailiwick: NXDOMAIN carries them too, over TCP", serves: poisonOOBServes, fault: FaultOutOfBailiwick,
+			network: "tcp", req: query("nope.poison-oob.org.", dns.TypeA), rcode: dns.RcodeNameError, aa: true,
+			answer:     []string{oobBogusA, oobBogusAAAA},
+			authority:  []string{"poison-oob.org. 300 IN SOA ns1.poison-oob.org. hostmaster.poison-oob.org. 2026112701 7200 3600 1209600 300", oobBogusNS},
+			additional: []string{oobBogusGlue},
+		},
+		{
+			name: "out-of-bailiwick: REFUSED outside its zones, with nothing added", serves: poisonOOBServes, fault: FaultOutOfBailiwick,
+			req: query("www.example.com.", dns.TypeA), rcode: dns.RcodeRefused,
+		},
+		{
+			name: "parent-claim: a DNAME for org. ahead of the data, org. NS naming itself", serves: poisonParentServes,
+			fault: FaultParentClaim, req: query("www.poison-parent.org.", dns.TypeA), aa: true,
+			answer:    []string{parentBogusDNAME, "www.poison-parent.org. 3600 IN A 192.0.2.88"},
+			authority: []string{parentBogusNS}, additional: []string{"ns1.poison-parent.org. 86400 IN A 127.53.2.38"},
+		},
+		{
+			name: "parent-claim: the apex NS answer keeps the zone's own glue once", serves: poisonParentServes,
+			fault: FaultParentClaim, req: query("poison-parent.org.", dns.TypeNS), aa: true,
+			answer:    []string{parentBogusDNAME, "poison-parent.org. 3600 IN NS ns1.poison-parent.org."},
+			authority: []string{parentBogusNS}, additional: []string{"ns1.poison-parent.org. 3600 IN A 127.53.2.38"},
+		},
+		{
+			name: "tcp-reset: answers over TCP (its listener resets the connection)", serves: []string{"tcp-reset.com."},
+			fault: FaultTCPReset, network: "tcp", req: query("www.tcp-reset.com.", dns.TypeA), aa: true,
+			answer: []string{"www.tcp-reset.com. 3600 IN A 192.0.2.83"},
+		},
+		{
+			name: "tcp-reset: REFUSED over UDP is not truncated", serves: []string{"tcp-reset.com."},
+			fault: FaultTCPReset, req: query("www.example.com.", dns.TypeA), rcode: dns.RcodeRefused,
 		},
 		{
 			name: "ent-nxdomain: a glue-only name below a cut is still a referral", serves: rootServes, fault: FaultENTNXDOMAIN,

@@ -53,23 +53,27 @@ func (c *errorCounter) WithGroup(string) slog.Handler      { return c }
 // left out, as each reply would take slowDelay; TestHandlerSlow covers it.
 var fuzzFaults = []Fault{
 	FaultNone, FaultRefuse, FaultSilent, FaultNoCase, FaultEDNSFormErr,
-	FaultEDNSDrop, FaultUpward, FaultNoAA, FaultENTNXDOMAIN,
+	FaultEDNSDrop, FaultUpward, FaultNoAA, FaultENTNXDOMAIN, FaultLossy,
+	FaultTCPReset, FaultGarbage, FaultOutOfBailiwick, FaultParentClaim, FaultForge,
 }
 
 // FuzzHandler feeds arbitrary bytes as a query: if they unpack, handlers
 // serving every lab zone, one per fault in fuzzFaults, answer them over
 // UDP and TCP. None may panic (its recover would log at Error), each
 // writes one reply unless its fault or a response (QR set) calls for none,
-// and a UDP reply must fit the client's limit.
+// and a UDP reply, forged replies and garbled ones included, must fit the
+// client's limit.
 func FuzzHandler(f *testing.F) {
 	zones, err := labZonesOnce()
 	if err != nil {
 		f.Fatalf("LabZones: %v", err)
 	}
 	var errs errorCounter
+	forger := &packetRecorder{}
 	handlers := make([]*Handler, 0, len(fuzzFaults))
 	for _, fault := range fuzzFaults {
-		h, err := NewHandler(HandlerOptions{Zones: zones, Fault: fault, Name: "fuzz-" + fault.String(), Logger: slog.New(&errs)})
+		h, err := NewHandler(HandlerOptions{Zones: zones, Fault: fault, Name: "fuzz-" + fault.String(),
+			Logger: slog.New(&errs), Forger: forger})
 		if err != nil {
 			f.Fatalf("NewHandler: %v", err)
 		}
@@ -82,22 +86,25 @@ func FuzzHandler(f *testing.F) {
 				if err := req.Unpack(data); err != nil {
 					return
 				}
-				w := newRecorder(network)
+				w := &rawRecorder{Recorder: newRecorder(network)}
 				before := errs.n.Load()
+				lost := h.Fault() == FaultLossy && network == "udp" && h.udpQueries.Load()%2 == 0 // the next is odd
+				forger.packets, forger.to = nil, nil
 				h.ServeDNS(w, req)
 				if errs.n.Load() != before {
 					t.Fatalf("%s handler panicked on %x over %s", h.Fault(), data, network)
 				}
-				silent := req.Response || h.Fault() == FaultSilent || (h.Fault() == FaultEDNSDrop && req.IsEdns0() != nil)
+				silent := req.Response || h.Fault() == FaultSilent || (h.Fault() == FaultEDNSDrop && req.IsEdns0() != nil) || lost
 				want := 1
 				if silent {
 					want = 0
 				}
-				if len(w.Raw) != want {
-					t.Fatalf("%s handler wrote %d messages over %s, want %d", h.Fault(), len(w.Raw), network, want)
+				written := append(append([][]byte{}, w.Raw...), w.writes...)
+				if len(written) != want {
+					t.Fatalf("%s handler wrote %d messages over %s, want %d", h.Fault(), len(written), network, want)
 				}
-				if len(w.Raw) == 1 && network == "udp" {
-					checkSize(t, w.Raw[0], req, network)
+				for _, b := range append(written, forger.packets...) {
+					checkSize(t, b, req, network)
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -26,6 +27,11 @@ type HandlerOptions struct {
 	Fault Fault
 	// Name identifies the server in logs (key "server"), e.g. its address.
 	Name string
+	// Forger is where a [FaultForge] handler sends its forged replies
+	// from: a UDP socket bound to another address than the server's.
+	// Required with FaultForge, unused otherwise; whoever opened it
+	// closes it.
+	Forger net.PacketConn
 	// Logger receives a Debug line per query; nil discards.
 	Logger *slog.Logger
 }
@@ -33,10 +39,13 @@ type HandlerOptions struct {
 // Handler is the authoritative dns.Handler for one server address. It is
 // safe for concurrent use.
 type Handler struct {
-	zones []*Zone // deepest origin first
-	fault Fault
-	name  string
-	log   *slog.Logger
+	zones  []*Zone // deepest origin first
+	fault  Fault
+	name   string
+	log    *slog.Logger
+	forger net.PacketConn // FaultForge: the socket forged replies leave from
+
+	udpQueries atomic.Uint64 // FaultLossy: UDP queries seen, to drop every second one
 
 	stop     chan struct{} // closed by Stop: ends the waits of FaultSlow
 	stopOnce sync.Once
@@ -44,7 +53,16 @@ type Handler struct {
 
 // NewHandler returns a Handler serving opts.Zones.
 func NewHandler(opts HandlerOptions) (*Handler, error) {
-	h := &Handler{fault: opts.Fault, name: opts.Name, log: opts.Logger, stop: make(chan struct{})}
+	if opts.Fault == FaultForge && opts.Forger == nil {
+		return nil, fmt.Errorf("new handler %s: fault %s needs a socket to forge replies from", opts.Name, opts.Fault)
+	}
+	return newHandler(opts)
+}
+
+// newHandler is NewHandler without the check of opts.Forger, for a Server,
+// which binds the forger socket later and hands it over before serving.
+func newHandler(opts HandlerOptions) (*Handler, error) {
+	h := &Handler{fault: opts.Fault, name: opts.Name, log: opts.Logger, forger: opts.Forger, stop: make(chan struct{})}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -94,10 +112,13 @@ func (h *Handler) Stop() {
 // ServeDNS answers one query. Responses (QR set) are never answered, so two
 // servers cannot bounce packets between them; a [FaultSilent] handler
 // answers nothing at all, a [FaultEDNSDrop] one nothing that carries an OPT
-// record, and a [FaultSlow] one holds each reply for slowDelay (until
-// [Handler.Stop]). Over UDP the reply is truncated (TC set) to the client's
-// limit: 512 octets without EDNS(0), else the size it advertised but at
-// least 512 (RFC 6891 section 6.2.5).
+// record, a [FaultLossy] one every second query over UDP, and a
+// [FaultSlow] one holds each reply for slowDelay (until [Handler.Stop]). A
+// [FaultForge] handler sends its forged reply over UDP before the real
+// one, and a [FaultGarbage] handler writes its reply garbled. Over UDP the
+// reply is truncated (TC set) to the client's limit: 512 octets without
+// EDNS(0), else the size it advertised but at least 512 (RFC 6891 section
+// 6.2.5).
 func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	defer func() {
 		// Never let a bug take the server down: SERVFAIL and an Error log.
@@ -118,15 +139,37 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	_, overTCP := w.RemoteAddr().(*net.TCPAddr)
+	if h.fault == FaultLossy && !overTCP && h.dropUDP() {
+		h.log.Debug("UDP query dropped", "server", h.name)
+		return
+	}
 	reply, zone := h.reply(req, !overTCP)
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
 		h.logQuery(req, reply, zone)
 	}
+	if h.fault == FaultForge && !overTCP {
+		h.forge(w.RemoteAddr(), req)
+	}
 	if h.fault == FaultSlow && !h.hold() {
+		return
+	}
+	if h.fault == FaultGarbage {
+		h.writeGarbled(w, reply)
 		return
 	}
 	if err := w.WriteMsg(reply); err != nil {
 		h.log.Debug("write reply", "server", h.name, "err", err)
+	}
+}
+
+// writeGarbled writes reply as a FaultGarbage handler does: cut short.
+func (h *Handler) writeGarbled(w dns.ResponseWriter, reply *dns.Msg) {
+	b, err := garble(reply)
+	if err == nil {
+		_, err = w.Write(b)
+	}
+	if err != nil {
+		h.log.Debug("write garbled reply", "server", h.name, "err", err)
 	}
 }
 
@@ -192,7 +235,10 @@ func (h *Handler) reply(req *dns.Msg, overUDP bool) (*dns.Msg, string) {
 	case h.fault == FaultNoAA:
 		notAuthoritative(m)
 	default:
-		zone = h.answer(m, req.Question[0])
+		if z := h.answer(m, req.Question[0]); z != nil {
+			zone = z.origin
+			h.tamper(m, z)
+		}
 	}
 	if h.fault == FaultNoCase {
 		lowerCaseNames(m)
@@ -211,24 +257,27 @@ func (h *Handler) reply(req *dns.Msg, overUDP bool) (*dns.Msg, string) {
 	}
 	m.Truncate(limit)
 	m.Compress = true // Truncate turns compression off when the reply fits without it
+	if h.fault == FaultTCPReset && overUDP && zone != "" {
+		truncateEmpty(m)
+	}
 	return m, zone
 }
 
-// answer fills m from the zone that serves q and returns the zone's origin,
-// or sets REFUSED and returns "" when no zone does.
-func (h *Handler) answer(m *dns.Msg, q dns.Question) string {
+// answer fills m from the zone that serves q and returns the zone, or sets
+// REFUSED and returns nil when no zone does.
+func (h *Handler) answer(m *dns.Msg, q dns.Question) *Zone {
 	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
 		m.Rcode = dns.RcodeRefused
-		return ""
+		return nil
 	}
 	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
 		m.Rcode = dns.RcodeRefused // zone transfers are not offered
-		return ""
+		return nil
 	}
 	z := h.zoneFor(q.Name, q.Qtype)
 	if z == nil {
 		m.Rcode = dns.RcodeRefused
-		return ""
+		return nil
 	}
 	r := z.Lookup(q.Name, q.Qtype)
 	if h.fault == FaultENTNXDOMAIN {
@@ -237,7 +286,7 @@ func (h *Handler) answer(m *dns.Msg, q dns.Question) string {
 	m.Rcode = r.Rcode
 	m.Authoritative = r.Authoritative
 	m.Answer, m.Ns, m.Extra = r.Answer, r.Authority, r.Additional
-	return z.origin
+	return z
 }
 
 // zoneFor picks the deepest zone served whose origin is qname or an

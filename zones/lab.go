@@ -38,6 +38,27 @@ var labFaults = map[netip.Addr]Fault{
 	netip.MustParseAddr("127.53.2.23"): FaultNoAA,        // ns1.noaa.com: no AA, beside the good ns2
 	netip.MustParseAddr("127.53.2.25"): FaultENTNXDOMAIN, // ns1.brokenent.net: the only server, NXDOMAIN for ENTs
 	labIPv6:                            FaultSilent,      // ns1.v6broken.com's AAAA: dead, its A is good
+
+	// Fault tolerance: each fault beside a good server, and alone.
+	netip.MustParseAddr("127.53.2.28"): FaultLossy,    // ns1.lossy.com: drops every second UDP query, beside the good ns2
+	netip.MustParseAddr("127.53.2.30"): FaultLossy,    // ns1.lossy-only.com: the only server, drops every second UDP query
+	netip.MustParseAddr("127.53.2.31"): FaultTCPReset, // ns1.tcp-reset.com: TC over UDP, resets TCP, beside the good ns2
+	netip.MustParseAddr("127.53.2.33"): FaultTCPReset, // ns1.tcp-reset-only.com: the only server, TC over UDP, resets TCP
+	netip.MustParseAddr("127.53.2.34"): FaultGarbage,  // ns1.garbage.com: replies cut short, beside the good ns2
+	netip.MustParseAddr("127.53.2.36"): FaultGarbage,  // ns1.garbage-only.com: the only server, replies cut short
+
+	// Cache-poisoning attackers, each the only server of its zone
+	// (poison-ttl.org.'s attack, its TTLs, is in its data).
+	netip.MustParseAddr("127.53.2.37"): FaultOutOfBailiwick, // ns1.poison-oob.org: records outside its zone
+	netip.MustParseAddr("127.53.2.38"): FaultParentClaim,    // ns1.poison-parent.org: records for org.
+	netip.MustParseAddr("127.53.2.40"): FaultForge,          // ns1.poison-race.org: a forged reply from labForgeFrom first
+}
+
+// labForgeFrom maps each FaultForge address of labFaults to the address
+// its forged replies come from. Those addresses serve nothing and belong
+// to no name; the lab binds them, on its port, for the forgers only.
+var labForgeFrom = map[netip.Addr]netip.Addr{
+	netip.MustParseAddr("127.53.2.40"): netip.MustParseAddr("127.53.3.1"), // ns1.poison-race.org forges from here
 }
 
 // labUnserved are the zones nobody serves because their apex NS names do
@@ -91,6 +112,9 @@ type LabServer struct {
 	Zones []string
 	// Fault is how it misbehaves.
 	Fault Fault
+	// ForgeFrom is where a FaultForge server's forged replies come from;
+	// the zero AddrPort for the others.
+	ForgeFrom netip.AddrPort
 }
 
 // Lab is the running lab: one Server per lab address, all on one port. It
@@ -292,7 +316,7 @@ func (l *Lab) SetDown(zone string, down bool) int {
 func (l *Lab) Servers() []LabServer {
 	out := make([]LabServer, 0, len(l.servers))
 	for _, s := range l.servers {
-		out = append(out, LabServer{Addr: s.Addr(), Zones: s.Zones(), Fault: s.Fault()})
+		out = append(out, LabServer{Addr: s.Addr(), Zones: s.Zones(), Fault: s.Fault(), ForgeFrom: s.ForgeFrom()})
 	}
 	return out
 }
@@ -309,8 +333,9 @@ func (l *Lab) Close() error {
 // labPlan derives the lab's servers from its data: each address of each
 // name in a zone's apex NS RRset (A and AAAA records anywhere in the lab)
 // serves that zone, unless labFaults lists the address with a fault that
-// serves nothing. The zones of labUnserved are served by nobody. Ports are
-// left 0. The plan is sorted by address.
+// serves nothing. The zones of labUnserved are served by nobody. A
+// FaultForge server forges from its labForgeFrom address. Ports are left
+// 0. The plan is sorted by address.
 func labPlan(zones []*Zone) ([]ServerOptions, error) {
 	addrs := labAddresses(zones)
 	served := make(map[netip.Addr][]*Zone)
@@ -342,7 +367,12 @@ func labPlan(zones []*Zone) ([]ServerOptions, error) {
 		if !labAddr(a) {
 			return nil, fmt.Errorf("fault address %s outside %s and %s", a, labPrefix, labIPv6)
 		}
-		plan = append(plan, ServerOptions{Addr: netip.AddrPortFrom(a, 0), Zones: zs, Fault: labFaults[a]})
+		forge, ok := labForgeFrom[a]
+		if ok != (labFaults[a] == FaultForge) || (ok && !labPrefix.Contains(forge)) {
+			return nil, fmt.Errorf("fault address %s (%s): forge address %v: want one in %s for a %s server, none for the others",
+				a, labFaults[a], forge, labPrefix, FaultForge)
+		}
+		plan = append(plan, ServerOptions{Addr: netip.AddrPortFrom(a, 0), Zones: zs, Fault: labFaults[a], ForgeFrom: forge})
 	}
 	slices.SortFunc(plan, func(a, b ServerOptions) int { return a.Addr.Compare(b.Addr) })
 	return plan, nil

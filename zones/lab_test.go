@@ -147,6 +147,9 @@ func TestLabPlan(t *testing.T) {
 		}
 		slices.Sort(origins)
 		got[s.Addr.Addr().String()] = s.Fault.String() + " " + strings.Join(origins, ",")
+		if s.ForgeFrom.IsValid() {
+			got[s.Addr.Addr().String()] += " from " + s.ForgeFrom.String()
+		}
 	}
 	// The derivation spelled out, as DESIGN and the integration tests expect it.
 	want := map[string]string{
@@ -183,6 +186,19 @@ func TestLabPlan(t *testing.T) {
 		"127.53.2.25": "ent-nxdomain brokenent.net.",
 		"127.53.2.26": "none victim.org.",
 		"127.53.2.27": "none v6broken.com.",
+		"127.53.2.28": "lossy lossy.com.",
+		"127.53.2.29": "none lossy.com.",
+		"127.53.2.30": "lossy lossy-only.com.",
+		"127.53.2.31": "tcp-reset tcp-reset.com.",
+		"127.53.2.32": "none tcp-reset.com.",
+		"127.53.2.33": "tcp-reset tcp-reset-only.com.",
+		"127.53.2.34": "garbage garbage.com.",
+		"127.53.2.35": "none garbage.com.",
+		"127.53.2.36": "garbage garbage-only.com.",
+		"127.53.2.37": "out-of-bailiwick poison-oob.org.",
+		"127.53.2.38": "parent-claim poison-parent.org.",
+		"127.53.2.39": "none poison-ttl.org.",
+		"127.53.2.40": "forge poison-race.org. from 127.53.3.1",
 		"::1":         "silent ",
 	}
 	for addr, w := range want {

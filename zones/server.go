@@ -22,6 +22,10 @@ type ServerOptions struct {
 	Zones []*Zone
 	// Fault makes the server misbehave on purpose.
 	Fault Fault
+	// ForgeFrom is, for a [FaultForge] server, the other address its
+	// forged replies come from: a UDP socket is bound there on Addr's port
+	// for the server's life. Required with FaultForge, an error otherwise.
+	ForgeFrom netip.Addr
 	// Logger receives lifecycle lines at Info and a line per query at
 	// Debug; nil discards.
 	Logger *slog.Logger
@@ -40,6 +44,9 @@ type Server struct {
 
 	udp, tcp *dns.Server
 	done     chan error // one value per serving goroutine when it returns
+
+	forgeFrom netip.AddrPort // FaultForge: where forged replies come from
+	forger    net.PacketConn // FaultForge: bound to forgeFrom by listen
 
 	stopOnce sync.Once
 	stopErr  error
@@ -66,15 +73,26 @@ func newServer(opts ServerOptions) (*Server, error) {
 	if !opts.Addr.IsValid() || opts.Addr.Addr().IsUnspecified() || opts.Addr.Port() == 0 {
 		return nil, fmt.Errorf("new server %s: need an explicit address and port", opts.Addr)
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	s := &Server{addr: opts.Addr, log: opts.Logger, done: make(chan error, 2)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
-	h, err := NewHandler(HandlerOptions{Zones: opts.Zones, Fault: opts.Fault, Name: opts.Addr.String(), Logger: log})
+	switch forge := opts.ForgeFrom; {
+	case opts.Fault != FaultForge && forge.IsValid():
+		return nil, fmt.Errorf("new server %s: forge address %s given, but the fault is %s, not %s", opts.Addr, forge, opts.Fault, FaultForge)
+	case opts.Fault == FaultForge && (!forge.IsValid() || forge.IsUnspecified() || forge == opts.Addr.Addr()):
+		return nil, fmt.Errorf("new server %s: fault %s needs a forge address other than the server's, got %s", opts.Addr, opts.Fault, forge)
+	case opts.Fault == FaultForge:
+		s.forgeFrom = netip.AddrPortFrom(forge, opts.Addr.Port())
+	}
+	// A FaultForge handler gets its forger socket from listen, before any
+	// query is served.
+	h, err := newHandler(HandlerOptions{Zones: opts.Zones, Fault: opts.Fault, Name: opts.Addr.String(), Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
-	return &Server{addr: opts.Addr, handler: h, log: log, done: make(chan error, 2)}, nil
+	s.handler = h
+	return s, nil
 }
 
 // Addr returns the address and port the server is bound to.
@@ -86,6 +104,10 @@ func (s *Server) Zones() []string { return s.handler.Zones() }
 // Fault returns the server's fault.
 func (s *Server) Fault() Fault { return s.handler.fault }
 
+// ForgeFrom returns the address and port a [FaultForge] server's forged
+// replies come from; the zero AddrPort for any other server.
+func (s *Server) ForgeFrom() netip.AddrPort { return s.forgeFrom }
+
 // SetDown starts (true) or ends (false) an outage: while it lasts, the
 // server reads queries and answers none, as a FaultSilent server does.
 func (s *Server) SetDown(down bool) { s.down.Store(down) }
@@ -94,7 +116,8 @@ func (s *Server) SetDown(down bool) { s.down.Store(down) }
 // complete header) the server has received so far, answered or not.
 func (s *Server) Queries() uint64 { return s.queries.Load() }
 
-// listen binds the UDP and TCP sockets.
+// listen binds the UDP and TCP sockets, and a FaultForge server's forger
+// socket. A FaultTCPReset server's listener resets what it accepts.
 func (s *Server) listen(ctx context.Context) error {
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", s.addr.String())
@@ -106,6 +129,19 @@ func (s *Server) listen(ctx context.Context) error {
 		// The bind error is what the caller needs; closing an unused socket cannot fail usefully.
 		_ = pc.Close()
 		return fmt.Errorf("listen tcp %s: %w", s.addr, err)
+	}
+	if s.forgeFrom.IsValid() {
+		forger, err := lc.ListenPacket(ctx, "udp", s.forgeFrom.String())
+		if err != nil {
+			// As above: the bind error matters, not the closes.
+			_, _ = pc.Close(), ln.Close()
+			return fmt.Errorf("listen udp %s to forge replies for %s: %w", s.forgeFrom, s.addr, err)
+		}
+		s.forger = forger
+		s.handler.forger = forger // before any serving goroutine starts
+	}
+	if s.handler.fault == FaultTCPReset {
+		ln = resetListener{ln}
 	}
 	s.udp = s.dnsServer()
 	s.udp.PacketConn = pc
@@ -128,6 +164,15 @@ func (s *Server) unbind() {
 	// Nothing was served on them, so a close error changes nothing.
 	_ = s.udp.PacketConn.Close()
 	_ = s.tcp.Listener.Close()
+	s.closeForger()
+}
+
+// closeForger closes a FaultForge server's forger socket, if it has one.
+// Nothing is read from it, so a close error changes nothing.
+func (s *Server) closeForger() {
+	if s.forger != nil {
+		_ = s.forger.Close()
+	}
 }
 
 // accept counts a query and decides what miekg/dns does with it before
@@ -197,6 +242,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // progress, and a FaultSlow handler would otherwise hold it for slowDelay.
 func (s *Server) shutdown(ctx context.Context) error {
 	s.handler.Stop()
+	defer s.closeForger() // once the handlers that write to it are done
 	var errs []error
 	for _, srv := range []*dns.Server{s.udp, s.tcp} {
 		if err := srv.ShutdownContext(ctx); err != nil {
