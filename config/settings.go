@@ -18,6 +18,7 @@ const (
 	keyIPv6         = "ipv6"
 	keyLabEnabled   = "lab.enabled"
 	keyLabPort      = "lab.port"
+	keyLabLoss      = "lab.loss"
 	keyAdminListen  = "admin.listen"
 	keyAdminToken   = "admin.token"
 	keyCacheSize    = "cache.size"
@@ -152,6 +153,11 @@ var settings = []setting{
 		key:   keyLabPort,
 		def:   10053,
 		usage: "serve the lab on port `N`",
+	},
+	{
+		key:   keyLabLoss,
+		def:   0.0,
+		usage: "have every lab server drop a `SHARE` of its UDP queries (0.05: every 20th), as a lossy network would",
 	},
 	{
 		key:     keyAdminListen,

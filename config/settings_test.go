@@ -93,6 +93,7 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "local-zones", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_LOCAL_ZONES"},
 		{flag: "lab", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LAB_ENABLED"},
 		{flag: "lab-port", wantDefault: "10053", wantType: "int", wantInUsage: "ROOTWALK_LAB_PORT"},
+		{flag: "lab-loss", wantDefault: "0", wantType: "float64", wantInUsage: "ROOTWALK_LAB_LOSS"},
 		{flag: "admin-listen", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_LISTEN"},
 		{flag: "admin", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "alias of --admin-listen"},
 		{flag: "admin-token", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_TOKEN"},

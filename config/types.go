@@ -97,6 +97,8 @@ type Lab struct {
 	Enabled bool
 	// Port is the port every lab server listens on.
 	Port uint16
+	// Loss is the share of UDP queries every lab server drops, 0 to 0.5.
+	Loss float64
 }
 
 // Admin is the admin.* settings.

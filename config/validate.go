@@ -76,6 +76,7 @@ type rawUpstream struct {
 type rawLab struct {
 	Enabled any `mapstructure:"enabled"`
 	Port    any `mapstructure:"port"`
+	Loss    any `mapstructure:"loss"`
 }
 
 type rawAdmin struct {
@@ -138,6 +139,7 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.Lab.Enabled = b.bool(keyLabEnabled, raw.Lab.Enabled)
 	labPort, labPortOK := b.port(keyLabPort, raw.Lab.Port)
 	cfg.Lab.Port = labPort
+	cfg.Lab.Loss = b.floatIn(keyLabLoss, raw.Lab.Loss, 0.5, "a share from 0 to 0.5, such as 0.05")
 	cfg.Admin.Listen = b.optionalAddrPort(keyAdminListen, raw.Admin.Listen, wantAdminListen)
 	cfg.Admin.Token = b.str(keyAdminToken, raw.Admin.Token)
 	cfg.Cache.Size = b.cacheSize(raw.Cache.Size)

@@ -32,6 +32,9 @@ type HandlerOptions struct {
 	// Required with FaultForge, unused otherwise; whoever opened it
 	// closes it.
 	Forger net.PacketConn
+	// LossEvery drops every LossEvery-th UDP query, whatever the fault,
+	// as a lossy network would; 0 drops none.
+	LossEvery int
 	// Logger receives a Debug line per query; nil discards.
 	Logger *slog.Logger
 }
@@ -46,6 +49,8 @@ type Handler struct {
 	forger net.PacketConn // FaultForge: the socket forged replies leave from
 
 	udpQueries atomic.Uint64 // FaultLossy: UDP queries seen, to drop every second one
+	lossEvery  uint64        // HandlerOptions.LossEvery
+	udpSeen    atomic.Uint64 // UDP queries seen, for lossEvery
 
 	stop     chan struct{} // closed by Stop: ends the waits of FaultSlow
 	stopOnce sync.Once
@@ -62,7 +67,11 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 // newHandler is NewHandler without the check of opts.Forger, for a Server,
 // which binds the forger socket later and hands it over before serving.
 func newHandler(opts HandlerOptions) (*Handler, error) {
-	h := &Handler{fault: opts.Fault, name: opts.Name, log: opts.Logger, forger: opts.Forger, stop: make(chan struct{})}
+	if opts.LossEvery < 0 {
+		return nil, fmt.Errorf("new handler %s: loss every %d queries: want 0 or more", opts.Name, opts.LossEvery)
+	}
+	h := &Handler{fault: opts.Fault, name: opts.Name, log: opts.Logger, forger: opts.Forger, stop: make(chan struct{}),
+		lossEvery: uint64(opts.LossEvery)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -141,6 +150,10 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	_, overTCP := w.RemoteAddr().(*net.TCPAddr)
 	if h.fault == FaultLossy && !overTCP && h.dropUDP() {
 		h.log.Debug("UDP query dropped", "server", h.name)
+		return
+	}
+	if h.lossEvery > 0 && !overTCP && h.udpSeen.Add(1)%h.lossEvery == 0 {
+		h.log.Debug("UDP query lost", "server", h.name)
 		return
 	}
 	reply, zone := h.reply(req, !overTCP)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"path"
@@ -98,6 +99,9 @@ type LabOptions struct {
 	// Port is the one port every lab server listens on. 0 picks a free
 	// port in a high range, retrying while any address's port is taken.
 	Port int
+	// Loss is the share of UDP queries every lab server drops, as a lossy
+	// network would: 0.05 drops every 20th. 0 drops none; at most 0.5.
+	Loss float64
 	// Logger receives lifecycle lines at Info and a line per query at
 	// Debug; nil discards.
 	Logger *slog.Logger
@@ -174,9 +178,17 @@ func StartLab(ctx context.Context, opts LabOptions) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start lab: %w", err)
 	}
+	if !(opts.Loss >= 0 && opts.Loss <= 0.5) {
+		return nil, fmt.Errorf("start lab: loss %v: want a share from 0 to 0.5", opts.Loss)
+	}
 	plan, err := labPlan(zones)
 	if err != nil {
 		return nil, fmt.Errorf("start lab: %w", err)
+	}
+	if opts.Loss > 0 {
+		for i := range plan {
+			plan[i].LossEvery = int(math.Round(1 / opts.Loss))
+		}
 	}
 	l := &Lab{log: log}
 	if opts.Port != 0 {

@@ -386,3 +386,39 @@ func TestLabOutage(t *testing.T) {
 		t.Errorf("after the outage: %v", err)
 	}
 }
+
+func TestLabLoss(t *testing.T) {
+	lab, err := StartLab(testContext(t), LabOptions{Loss: 0.25, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := lab.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	addr := netip.AddrPortFrom(netip.MustParseAddr("127.53.2.1"), uint16(lab.Port())) // ns1.example.com
+	lost := 0
+	for range 8 {
+		q := new(dns.Msg)
+		q.SetQuestion("www.example.com.", dns.TypeA)
+		c := &dns.Client{Timeout: 200 * time.Millisecond}
+		if _, _, err := c.Exchange(q, addr.String()); err != nil {
+			lost++
+		}
+	}
+	if lost != 2 {
+		t.Errorf("%d of 8 UDP queries lost with a loss of 0.25, want every 4th: 2", lost)
+	}
+	tcp := &dns.Client{Net: "tcp", Timeout: time.Second}
+	for range 4 {
+		q := new(dns.Msg)
+		q.SetQuestion("www.example.com.", dns.TypeA)
+		if _, _, err := tcp.Exchange(q, addr.String()); err != nil {
+			t.Errorf("over TCP: %v, want no loss", err)
+		}
+	}
+	if _, err := StartLab(testContext(t), LabOptions{Loss: 0.6}); err == nil {
+		t.Error("a loss of 0.6 accepted")
+	}
+}

@@ -26,6 +26,8 @@ type ServerOptions struct {
 	// forged replies come from: a UDP socket is bound there on Addr's port
 	// for the server's life. Required with FaultForge, an error otherwise.
 	ForgeFrom netip.Addr
+	// LossEvery drops every LossEvery-th UDP query (HandlerOptions).
+	LossEvery int
 	// Logger receives lifecycle lines at Info and a line per query at
 	// Debug; nil discards.
 	Logger *slog.Logger
@@ -87,7 +89,7 @@ func newServer(opts ServerOptions) (*Server, error) {
 	}
 	// A FaultForge handler gets its forger socket from listen, before any
 	// query is served.
-	h, err := newHandler(HandlerOptions{Zones: opts.Zones, Fault: opts.Fault, Name: opts.Addr.String(), Logger: s.log})
+	h, err := newHandler(HandlerOptions{Zones: opts.Zones, Fault: opts.Fault, Name: opts.Addr.String(), LossEvery: opts.LossEvery, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}

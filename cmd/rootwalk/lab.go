@@ -26,14 +26,14 @@ Glue carries no port, so another resolver needs the lab on port 53 (as root).`,
 			return runLab(cmd, cfg)
 		},
 	}
-	config.RegisterFlags(cmd.Flags(), "lab.port", "log.level", "log.format")
+	config.RegisterFlags(cmd.Flags(), "lab.port", "lab.loss", "log.level", "log.format")
 	return cmd
 }
 
 func runLab(cmd *cobra.Command, cfg *config.Config) error {
 	ctx := cmd.Context()
 	log := newLogger(cfg.Log, cmd.ErrOrStderr())
-	lab, err := zones.StartLab(ctx, zones.LabOptions{Port: int(cfg.Lab.Port), Logger: log})
+	lab, err := zones.StartLab(ctx, zones.LabOptions{Port: int(cfg.Lab.Port), Loss: cfg.Lab.Loss, Logger: log})
 	if err != nil {
 		return fmt.Errorf("start lab: %w", err)
 	}

@@ -55,7 +55,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	var lab *zones.Lab
 	if cfg.Lab.Enabled {
 		var err error
-		lab, err = zones.StartLab(ctx, zones.LabOptions{Port: int(cfg.Lab.Port), Logger: log.With("component", "lab")})
+		lab, err = zones.StartLab(ctx, zones.LabOptions{Port: int(cfg.Lab.Port), Loss: cfg.Lab.Loss, Logger: log.With("component", "lab")})
 		if err != nil {
 			return fmt.Errorf("start lab: %w", err)
 		}
