@@ -4,12 +4,13 @@ GO        ?= go
 BIN       := bin/rootwalk
 MODULE    := github.com/rootwalk/rootwalk
 FUZZTIME  ?= 30s
+TEST_FUZZTIME ?= 10s
 LISTEN    ?= 127.0.0.1:5335
 ADMIN     ?= 127.0.0.1:9153
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 export PATH := $(PATH):$(GOBIN)
 
-.PHONY: build run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench clean
+.PHONY: build run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench soak clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rootwalk
@@ -18,9 +19,11 @@ build:
 run: build
 	./$(BIN) serve --lab --listen $(LISTEN) --admin-listen $(ADMIN) $(ARGS)
 
-## test: every check CI runs, then the tests with the race detector.
+## test: every check CI runs, then the tests with the race detector, then
+## each fuzz target for $(TEST_FUZZTIME).
 test: lint
 	$(GO) test -race -shuffle=on -count=1 -timeout=10m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 lint: fmt-check vet check-imports staticcheck golangci-lint
 
@@ -62,6 +65,11 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+## soak: 10 minutes of dnsperf (cached, cold and NXDOMAIN names) beside malformed packets
+## against `serve --lab`, checking that nothing is lost and nothing grows (not in CI).
+soak:
+	RWTEST_SOAK=$${SOAK:-10m} $(GO) test -count=1 -timeout 40m -run '^TestSoak$$' -v ./integration/
 
 ## bench: the Go benchmarks (make test only compiles them).
 bench:
