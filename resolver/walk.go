@@ -118,6 +118,9 @@ func (w *walk) resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 		if err != nil {
 			return nil, err
 		}
+		if loopsWithin(reply.Answer, name) {
+			return nil, fmt.Errorf("%w: CNAME chain from %s loops within one reply", ErrLoop, hop.Name)
+		}
 		result.Answer = append(result.Answer, reply.Answer...)
 		result.Ns = reply.Ns
 		result.Rcode = reply.Rcode
@@ -132,6 +135,31 @@ func (w *walk) resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 		hop.Name = next
 	}
 	return nil, fmt.Errorf("%w: more than %d CNAME/DNAME hops", ErrBudgetExceeded, maxChainLength)
+}
+
+// loopsWithin reports whether the CNAMEs of rrs, followed from name, come
+// back to a name already passed: a loop one reply holds whole, which
+// chainEnd would otherwise take for the end of the chain.
+func loopsWithin(rrs []dns.RR, name string) bool {
+	seen := map[string]bool{canonical(name): true}
+	for range len(rrs) {
+		next := ""
+		for _, rr := range rrs {
+			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, name) {
+				next = c.Target
+				break
+			}
+		}
+		if next == "" {
+			return false
+		}
+		if seen[canonical(next)] {
+			return true
+		}
+		seen[canonical(next)] = true
+		name = next
+	}
+	return false
 }
 
 // chainEnd reports whether reply, an answer to q, ends in a CNAME chain
