@@ -46,13 +46,14 @@ func (systemClock) Now() time.Time { return time.Now() }
 // AdminOptions configures the admin HTTP API.
 type AdminOptions struct {
 	Addr     netip.AddrPort
-	Token    string        // if set, required as "Authorization: Bearer <Token>"
-	Metrics  *Metrics      // client query counters
-	Cache    AdminCache    // nil: no cache numbers; /cache and /cache/flush answer 404
-	Resolver AdminResolver // nil: no resolver numbers, no /trace
-	QueryLog *QueryLog     // nil: /querylog is not found
-	Ready    func() bool   // readiness: listening and roots primed
-	Clock    Clock         // the time at which /cache shows remaining TTLs; nil: the system clock
+	Token    string          // if set, required as "Authorization: Bearer <Token>"
+	Metrics  *Metrics        // client query counters
+	Cache    AdminCache      // nil: no cache numbers; /cache and /cache/flush answer 404
+	Resolver AdminResolver   // nil: no resolver numbers, no /trace
+	QueryLog *QueryLog       // nil: /querylog is not found
+	Listener ListenerStatser // nil: no transport numbers
+	Ready    func() bool     // readiness: listening and roots primed
+	Clock    Clock           // the time at which /cache shows remaining TTLs; nil: the system clock
 	Logger   *slog.Logger
 }
 
@@ -85,7 +86,7 @@ func NewAdmin(opts AdminOptions) *Admin {
 	if opts.Cache != nil {
 		cs = opts.Cache
 	}
-	reg := newRegistry(&collector{metrics: opts.Metrics, cache: cs, resolver: rs})
+	reg := newRegistry(&collector{metrics: opts.Metrics, cache: cs, resolver: rs, listener: opts.Listener})
 	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)})
 	a.srv = &http.Server{
 		Handler:           a.Handler(),

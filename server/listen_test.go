@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"sync"
@@ -171,4 +173,24 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestListenerStatsInMetrics(t *testing.T) {
+	l, err := Listen(netip.MustParseAddrPort("127.0.0.1:0"), dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		_ = w.WriteMsg(m) // the client may be gone
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Shutdown(context.Background()) //nolint:errcheck // the test is over
+	a := NewAdmin(AdminOptions{Listener: l})
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{"rootwalk_panics_total 0", "rootwalk_tcp_connections 0", "rootwalk_tcp_refused_total 0", "rootwalk_tcp_timeouts_total 0"} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }

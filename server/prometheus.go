@@ -21,7 +21,18 @@ type collector struct {
 	metrics  *Metrics
 	cache    CacheStats
 	resolver ResolverStats
+	listener ListenerStatser
 }
+
+// ListenerStatser is what the admin API reads of the DNS listener.
+type ListenerStatser interface{ Stats() ListenerStats }
+
+var (
+	descPanics     = desc("panics_total", "Panics recovered at the DNS listener, each costing one packet or connection.")
+	descTCPOpen    = desc("tcp_connections", "Client TCP connections open now.")
+	descTCPRefused = desc("tcp_refused_total", "Client TCP connections closed at once because a connection cap was reached.")
+	descTCPTimeout = desc("tcp_timeouts_total", "Client TCP connections closed for idleness or a frame not finished in time.")
+)
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("rootwalk_"+name, help, labels, nil)
@@ -75,6 +86,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descCacheRefused, descCacheFlushed, descCacheStale, descCachePrefetch, descCacheEntries, descCacheBytes,
 		descResolutions, descResolutionErrors, descInFlight, descPrefetches, descPrefetchFailures, descStaleAnswers,
 		descUpstreamQueries, descUpstreamTimeouts, descUpstreamTCP, descUpstreamErrors, descUpstreamRTT,
+		descPanics, descTCPOpen, descTCPRefused, descTCPTimeout,
 	} {
 		ch <- d
 	}
@@ -89,6 +101,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 
+	if c.listener != nil {
+		l := c.listener.Stats()
+		counter(descPanics, l.Panics)
+		gauge(descTCPOpen, float64(l.TCPOpen))
+		counter(descTCPRefused, l.TCPRefused)
+		counter(descTCPTimeout, l.TCPTimedOut)
+	}
 	q := c.metrics.Snapshot()
 	for k, v := range q.Counts {
 		counter(descQueries, v, k.qtype, k.rcode)

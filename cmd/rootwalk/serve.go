@@ -114,7 +114,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	if cfg.Admin.Enabled() {
 		admin = server.NewAdmin(server.AdminOptions{
 			Addr: cfg.Admin.Listen, Token: cfg.Admin.Token, Metrics: metrics, QueryLog: queryLog,
-			Cache: c, Resolver: res, Ready: res.Primed, Logger: log.With("component", "admin"),
+			Cache: c, Resolver: res, Ready: res.Primed, Listener: listener, Logger: log.With("component", "admin"),
 		})
 		if err := admin.Start(); err != nil {
 			_ = listener.Shutdown(context.Background()) // the admin error is the one to report
