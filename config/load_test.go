@@ -48,6 +48,7 @@ func TestLoadDefaults(t *testing.T) {
 		},
 		RateLimit: RateLimit{QPS: 0, Burst: 0, Action: ActionRefuse},
 		Limits:    Limits{MaxRecursions: 2000, UpstreamQPS: 10000, UpstreamOutstanding: 4096},
+		TCP:       TCP{IdleTimeout: 10 * time.Second, MaxConns: 1000, MaxConnsPerClient: 100},
 		Server:    Server{Identity: ""},
 		Log:       Log{Level: slog.LevelInfo, Format: LogText},
 	}

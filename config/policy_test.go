@@ -36,6 +36,8 @@ func TestPolicyBadValues(t *testing.T) {
 		{name: "upstream.max_outstanding negative", env: []string{"ROOTWALK_UPSTREAM_MAX_OUTSTANDING=-1"}, wantKey: keyOutstanding, wantValue: "-1", wantIn: "from 0 to 1000000"},
 		{name: "server.cookie_secret short", args: []string{"--server-cookie-secret", "abcd"}, wantKey: keyCookieSecret, wantValue: "abcd", wantIn: "32 hex digits"},
 		{name: "server.cookie_secret not hex", env: []string{"ROOTWALK_SERVER_COOKIE_SECRET=" + strings.Repeat("z", 32)}, wantKey: keyCookieSecret, wantValue: strings.Repeat("z", 32), wantIn: "32 hex digits"},
+		{name: "tcp.idle_timeout too short", args: []string{"--tcp-idle-timeout", "10ms"}, wantKey: keyTCPIdle, wantValue: "10ms", wantIn: "at least 100ms"},
+		{name: "tcp.max_connections negative", env: []string{"ROOTWALK_TCP_MAX_CONNECTIONS=-1"}, wantKey: keyTCPConns, wantValue: "-1", wantIn: "from 0 to 1000000"},
 		{name: "server.identity too long", env: []string{"ROOTWALK_SERVER_IDENTITY=" + strings.Repeat("x", 256)}, wantKey: keyIdentity, wantValue: strings.Repeat("x", 256), wantIn: "at most 255 bytes"},
 	}
 	for _, tc := range tests {

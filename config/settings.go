@@ -46,6 +46,9 @@ const (
 	keyUpstreamQPS  = "upstream.max_qps_per_server"
 	keyOutstanding  = "upstream.max_outstanding"
 	keyCookieSecret = "server.cookie_secret"
+	keyTCPIdle      = "tcp.idle_timeout"
+	keyTCPConns     = "tcp.max_connections"
+	keyTCPPerClient = "tcp.max_connections_per_client"
 	keyQNameMin     = "qname_minimisation"
 	keyForwardZones = "forward_zones"
 	keyStubZones    = "stub_zones"
@@ -264,6 +267,21 @@ var settings = []setting{
 		key:   keyIdentity,
 		def:   "",
 		usage: "answer id.server and hostname.bind (CHAOS TXT) with `NAME`, and version.bind with the version; empty: refuse them",
+	},
+	{
+		key:   keyTCPIdle,
+		def:   "10s",
+		usage: "close a client's TCP connection after `DURATION` with no query in flight (RFC 7766)",
+	},
+	{
+		key:   keyTCPConns,
+		def:   1000,
+		usage: "keep at most `N` client TCP connections open at once; 0: no bound",
+	},
+	{
+		key:   keyTCPPerClient,
+		def:   100,
+		usage: "keep at most `N` TCP connections open from one client address; 0: no bound",
 	},
 	{
 		key:   keyCookieSecret,

@@ -49,6 +49,8 @@ type Config struct {
 	Limits Limits
 	// Server is what the server says about itself.
 	Server Server
+	// TCP bounds client TCP connections.
+	TCP TCP
 	// Log configures log/slog output.
 	Log Log
 }
@@ -213,6 +215,18 @@ type Limits struct {
 	// UpstreamOutstanding (upstream.max_outstanding) is the most queries
 	// awaiting replies upstream at once; 0: no bound.
 	UpstreamOutstanding int
+}
+
+// TCP is the tcp.* settings: how long client connections may idle and how
+// many may be open.
+type TCP struct {
+	// IdleTimeout closes a connection quiet this long with no query in
+	// flight; at least 100 ms.
+	IdleTimeout time.Duration
+	// MaxConns bounds the connections open at once; 0: no bound.
+	MaxConns int
+	// MaxConnsPerClient bounds them per client address; 0: no bound.
+	MaxConnsPerClient int
 }
 
 // Server is the server.* settings.

@@ -57,12 +57,19 @@ type rawConfig struct {
 	RateLimit    rawRateLimit `mapstructure:"ratelimit"`
 	Limits       rawLimits    `mapstructure:"limits"`
 	Server       rawServer    `mapstructure:"server"`
+	TCP          rawTCP       `mapstructure:"tcp"`
 	Log          rawLog       `mapstructure:"log"`
 	Upstream     rawUpstream  `mapstructure:"upstream"`
 	QNameMin     any          `mapstructure:"qname_minimisation"`
 	ForwardZones any          `mapstructure:"forward_zones"`
 	StubZones    any          `mapstructure:"stub_zones"`
 	LocalZones   any          `mapstructure:"local_zones"`
+}
+
+type rawTCP struct {
+	IdleTimeout       any `mapstructure:"idle_timeout"`
+	MaxConns          any `mapstructure:"max_connections"`
+	MaxConnsPerClient any `mapstructure:"max_connections_per_client"`
 }
 
 type rawUpstream struct {
@@ -162,6 +169,9 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.Limits.UpstreamQPS = b.floatIn(keyUpstreamQPS, raw.Upstream.MaxQPS, maxUpstreamQPS, wantUpstreamQPS)
 	cfg.Limits.UpstreamOutstanding = b.intIn(keyOutstanding, raw.Upstream.MaxOutstanding, 0, maxOutstanding, wantOutstanding)
 	cfg.Server.CookieSecret = b.cookieSecret(raw.Server.CookieSecret)
+	cfg.TCP.IdleTimeout, _ = b.duration(keyTCPIdle, raw.TCP.IdleTimeout, 100*time.Millisecond, "a duration of at least 100ms, such as 10s")
+	cfg.TCP.MaxConns = b.intIn(keyTCPConns, raw.TCP.MaxConns, 0, maxOutstanding, "an integer from 0 to 1000000; 0 means no bound")
+	cfg.TCP.MaxConnsPerClient = b.intIn(keyTCPPerClient, raw.TCP.MaxConnsPerClient, 0, maxOutstanding, "an integer from 0 to 1000000; 0 means no bound")
 	cfg.Server.Identity = b.identity(raw.Server.Identity)
 	cfg.Log.Level = b.logLevel(raw.Log.Level)
 	cfg.Log.Format = b.logFormat(raw.Log.Format)

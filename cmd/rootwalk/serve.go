@@ -104,7 +104,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	if err != nil {
 		return fmt.Errorf("handler: %w", err)
 	}
-	listener, err := server.Listen(cfg.Listen, handler, log)
+	listener, err := server.ListenWith(cfg.Listen, handler, server.ListenOptions{
+		TCPIdleTimeout:       cfg.TCP.IdleTimeout,
+		MaxTCPConns:          noBoundIfZero(cfg.TCP.MaxConns),
+		MaxTCPConnsPerClient: noBoundIfZero(cfg.TCP.MaxConnsPerClient),
+		Logger:               log,
+	})
 	if err != nil {
 		return err
 	}
@@ -161,6 +166,15 @@ func serverAction(a config.Action) server.Action {
 		return server.ActionDrop
 	}
 	return server.ActionRefuse
+}
+
+// noBoundIfZero maps a configured bound, where 0 means none, to the
+// listener's, where 0 means the default and a negative value none.
+func noBoundIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // primeUntilDone primes the root, retrying with backoff until it works or
