@@ -101,13 +101,7 @@ func (b *builder) intIn(key string, raw any, least, most int64, want string) int
 // further above its rate.
 func (b *builder) rateLimit(raw rawRateLimit) RateLimit {
 	var r RateLimit
-	v := b.value(keyRateQPS, raw.QPS)
-	qps, ok := parseFloat(v)
-	if !ok || qps < 0 || qps > maxQPS {
-		b.fail(keyRateQPS, v, wantQPS)
-		qps = 0
-	}
-	r.QPS = qps
+	r.QPS = b.floatIn(keyRateQPS, raw.QPS, maxQPS, wantQPS)
 	r.Burst = b.intIn(keyRateBurst, raw.Burst, 0, maxBurst, wantBurst)
 	r.Action = b.action(keyRateAction, raw.Action)
 	if r.Enabled() && r.Burst == 0 {

@@ -87,11 +87,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	if err != nil {
 		return fmt.Errorf("cookies: %w", err)
 	}
+	policy := policyOf(cfg)
 	handler, err := server.NewHandler(server.HandlerOptions{
 		Resolver:      res,
-		ACL:           policyOf(cfg).ACL,
-		ACLAction:     policyOf(cfg).ACLAction,
-		RateLimit:     policyOf(cfg).RateLimit,
+		ACL:           policy.ACL,
+		ACLAction:     policy.ACLAction,
+		RateLimit:     policy.RateLimit,
 		MaxRecursions: cfg.Limits.MaxRecursions,
 		Cache:         c,
 		Identity:      cfg.Server.Identity,
@@ -106,8 +107,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	}
 	listener, err := server.ListenWith(cfg.Listen, handler, server.ListenOptions{
 		TCPIdleTimeout:       cfg.TCP.IdleTimeout,
-		MaxTCPConns:          noBoundIfZero(cfg.TCP.MaxConns),
-		MaxTCPConnsPerClient: noBoundIfZero(cfg.TCP.MaxConnsPerClient),
+		MaxTCPConns:          noLimitIfZero(cfg.TCP.MaxConns),
+		MaxTCPConnsPerClient: noLimitIfZero(cfg.TCP.MaxConnsPerClient),
 		Logger:               log,
 	})
 	if err != nil {
@@ -166,15 +167,6 @@ func serverAction(a config.Action) server.Action {
 		return server.ActionDrop
 	}
 	return server.ActionRefuse
-}
-
-// noBoundIfZero maps a configured bound, where 0 means none, to the
-// listener's, where 0 means the default and a negative value none.
-func noBoundIfZero(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
 }
 
 // primeUntilDone primes the root, retrying with backoff until it works or

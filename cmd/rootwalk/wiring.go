@@ -42,17 +42,18 @@ func resolverOptions(cfg *config.Config, lab *zones.Lab, c *cache.Cache, log *sl
 		AllowUpstream:     policy.allow,
 		DenyUpstream:      policy.deny,
 		Cache:             c,
-		MaxServerQPS:      upstreamLimit(cfg.Limits.UpstreamQPS),
-		MaxOutstanding:    int(upstreamLimit(float64(cfg.Limits.UpstreamOutstanding))),
+		MaxServerQPS:      noLimitIfZero(cfg.Limits.UpstreamQPS),
+		MaxOutstanding:    noLimitIfZero(cfg.Limits.UpstreamOutstanding),
 		Prefetch:          cfg.Cache.Prefetch,
 		ServeStale:        cfg.Cache.ServeStale,
 		Logger:            log.With("component", "resolver"),
 	}, nil
 }
 
-// upstreamLimit maps a configured limit, where 0 means none, to the
-// resolver's, where 0 means the default and a negative value none.
-func upstreamLimit(v float64) float64 {
+// noLimitIfZero maps a configured limit, where 0 means none, to the
+// resolver's and the listener's, where 0 means the default and a negative
+// value none.
+func noLimitIfZero[T int | float64](v T) T {
 	if v == 0 {
 		return -1
 	}
