@@ -9,18 +9,14 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 )
 
 // cookieOf returns the COOKIE option of m in hex, "" if none.
 func cookieOf(m *dns.Msg) string {
-	if opt := m.IsEdns0(); opt != nil {
-		for _, o := range opt.Option {
-			if c, ok := o.(*dns.EDNS0_COOKIE); ok {
-				return c.Cookie
-			}
-		}
-	}
-	return ""
+	c, _ := dnscookie.Of(m)
+	return c
 }
 
 func withCookie(m *dns.Msg, cookie string, rcode int) *dns.Msg {

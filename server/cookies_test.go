@@ -1,133 +1,18 @@
 package server
 
 import (
-	"encoding/hex"
-	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 )
-
-// vectorClient is the client address of RFC 9018's test vectors
-// (198.51.100.100, documentation space); it is only hashed, never sent to.
-var vectorClient = netip.AddrFrom4([4]byte{198, 51, 100, 100})
-
-const vectorSecret = "e5e973e5a6b2a43f48e7dc849e37bfcf"
-
-func cookieQuery(cookie string) *dns.Msg {
-	q := new(dns.Msg)
-	q.SetQuestion("example.com.", dns.TypeA)
-	q.SetEdns0(1232, false)
-	opt := q.IsEdns0()
-	opt.Option = append(opt.Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: cookie})
-	return q
-}
-
-func vectorCookies(t *testing.T, at int64) *Cookies {
-	t.Helper()
-	secret, _ := hex.DecodeString(vectorSecret) // a constant of valid hex
-	c, err := NewCookies(secret, func() time.Time { return time.Unix(at, 0) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// TestCookiesRFC9018Vector: RFC 9018 appendix A.1, learning a new server
-// cookie: the same secret, client cookie, address and time give the same
-// server cookie as every other implementation.
-func TestCookiesRFC9018Vector(t *testing.T) {
-	c := vectorCookies(t, 1559731985)
-	state, opt := c.Check(cookieQuery("2464c4abcf10c957"), vectorClient)
-	if state != cookieNew || opt == nil || opt.Cookie != "2464c4abcf10c957010000005cf79f111f8130c3eee29480" {
-		t.Errorf("A.1: got %v %v, want a new cookie 2464c4abcf10c957010000005cf79f111f8130c3eee29480", state, opt)
-	}
-	// A.2: the same client, 40 minutes on, gets its valid cookie renewed.
-	c = vectorCookies(t, 1559734385)
-	state, opt = c.Check(cookieQuery("2464c4abcf10c957010000005cf79f111f8130c3eee29480"), vectorClient)
-	if state != cookieValid || opt == nil || opt.Cookie != "2464c4abcf10c957010000005cf7a871d4a564a1442aca77" {
-		t.Errorf("A.2: got %v %v, want valid and renewed as 2464c4abcf10c957010000005cf7a871d4a564a1442aca77", state, opt)
-	}
-}
-
-func TestCookiesCheck(t *testing.T) {
-	const at = 1559731985
-	const made = "2464c4abcf10c957010000005cf79f111f8130c3eee29480" // at time at, for vectorClient
-	other := netip.MustParseAddr("127.0.0.2")
-	tests := []struct {
-		name      string
-		cookie    string // "" for no COOKIE option
-		client    netip.Addr
-		now       int64
-		want      cookieCheck
-		sameReply bool // the reply carries the query's cookie unchanged
-	}{
-		{"no cookie", "", vectorClient, at, cookieNone, false},
-		{"client cookie only", "2464c4abcf10c957", vectorClient, at, cookieNew, false},
-		{"our server cookie, fresh", made, vectorClient, at + 60, cookieValid, true},
-		{"our server cookie, 40 minutes old: valid, renewed", made, vectorClient, at + 40*60, cookieValid, false},
-		{"our server cookie, 2 hours old: stale", made, vectorClient, at + 2*3600, cookieNew, false},
-		{"our server cookie, from the future beyond 5 minutes", made, vectorClient, at - 10*60, cookieNew, false},
-		{"another client's cookie", made, other, at, cookieNew, false},
-		{"a forged server cookie", "2464c4abcf10c957010000005cf79f1100000000000000000", vectorClient, at, cookieMalformed, false},
-		{"a wrong hash", "2464c4abcf10c957010000005cf79f110000000000000000", vectorClient, at, cookieNew, false},
-		{"too short", "2464c4abcf10", vectorClient, at, cookieMalformed, false},
-		{"between client and server lengths", "2464c4abcf10c95701020304", vectorClient, at, cookieMalformed, false},
-		{"too long", "2464c4abcf10c957" + "00000000000000000000000000000000000000000000000000000000000000000000", vectorClient, at, cookieMalformed, false},
-		{"not hex", "zz64c4abcf10c957", vectorClient, at, cookieMalformed, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := vectorCookies(t, tc.now)
-			q := cookieQuery(tc.cookie)
-			if tc.cookie == "" {
-				q.IsEdns0().Option = nil
-			}
-			state, opt := c.Check(q, tc.client)
-			if state != tc.want {
-				t.Errorf("state %v, want %v", state, tc.want)
-			}
-			if tc.want == cookieNew || tc.want == cookieValid {
-				if opt == nil || len(opt.Cookie) != 48 || opt.Cookie[:16] != tc.cookie[:16] {
-					t.Fatalf("reply cookie %v: want our client cookie and a 16-byte server cookie", opt)
-				}
-				if (opt.Cookie == tc.cookie) != tc.sameReply {
-					t.Errorf("reply cookie %s, query's %s: want same %v", opt.Cookie, tc.cookie, tc.sameReply)
-				}
-				// Whatever is handed out verifies on the next query.
-				if again, _ := c.Check(cookieQuery(opt.Cookie), tc.client); again != cookieValid {
-					t.Errorf("the cookie given out does not verify: %v", again)
-				}
-			}
-		})
-	}
-}
-
-func TestCookiesSharedSecret(t *testing.T) {
-	secret := []byte("0123456789abcdef")
-	now := func() time.Time { return time.Unix(1_800_000_000, 0) }
-	a, _ := NewCookies(secret, now)
-	b, _ := NewCookies(secret, now)
-	other, _ := NewCookies([]byte("fedcba9876543210"), now)
-	client := netip.MustParseAddr("127.0.0.1")
-	_, opt := a.Check(cookieQuery("0102030405060708"), client)
-	if state, _ := b.Check(cookieQuery(opt.Cookie), client); state != cookieValid {
-		t.Error("an instance with the same secret refused the cookie")
-	}
-	if state, _ := other.Check(cookieQuery(opt.Cookie), client); state != cookieNew {
-		t.Error("an instance with another secret accepted the cookie")
-	}
-	if _, err := NewCookies([]byte("short"), now); err == nil {
-		t.Error("a 5-byte secret accepted")
-	}
-}
 
 // TestHandlerCookies: the handler answers a client cookie with a server
 // cookie, accepts it back, answers a malformed one FORMERR, and counts
 // each.
 func TestHandlerCookies(t *testing.T) {
-	cookies, err := NewCookies([]byte("0123456789abcdef"), nil)
+	cookies, err := dnscookie.NewServer([]byte("0123456789abcdef"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,12 +56,6 @@ func TestHandlerCookies(t *testing.T) {
 }
 
 func replyCookie(m *dns.Msg) string {
-	if opt := m.IsEdns0(); opt != nil {
-		for _, o := range opt.Option {
-			if c, ok := o.(*dns.EDNS0_COOKIE); ok {
-				return c.Cookie
-			}
-		}
-	}
-	return ""
+	c, _ := dnscookie.Of(m)
+	return c
 }

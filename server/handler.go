@@ -14,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 	"github.com/rootwalk/rootwalk/resolver"
 )
 
@@ -65,7 +66,7 @@ type HandlerOptions struct {
 	Version string
 	// Cookies answers the DNS cookies of clients (RFC 7873, RFC 9018);
 	// nil: cookies are ignored.
-	Cookies       *Cookies
+	Cookies       *dnscookie.Server
 	ClientTimeout time.Duration // 0: DefaultClientTimeout
 	Metrics       *Metrics      // nil: counted where nobody reads it
 	QueryLog      *QueryLog     // nil: no query log
@@ -85,7 +86,7 @@ type Handler struct {
 	log       *slog.Logger
 	chaos     chaosAnswers
 	recursion recursionLimit
-	cookies   *Cookies
+	cookies   *dnscookie.Server
 }
 
 // NewHandler returns a Handler, or an error if opts are out of range.

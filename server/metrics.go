@@ -7,6 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 	"github.com/rootwalk/rootwalk/internal/histogram"
 )
 
@@ -32,7 +33,7 @@ type Metrics struct {
 	// what they got.
 	overLimit [numOverLimit]atomic.Uint64
 	// cookies counts queries by what their DNS cookie was.
-	cookies [numCookieStates]atomic.Uint64
+	cookies [dnscookie.NumStates]atomic.Uint64
 
 	mu     sync.Mutex
 	counts map[typeRcode]uint64
@@ -149,10 +150,10 @@ func (m *Metrics) Snapshot() QueryStats {
 			ServFail: m.overLimit[overLimitServFail].Load(),
 		},
 		Cookies: CookieStats{
-			None:      m.cookies[cookieNone].Load(),
-			Malformed: m.cookies[cookieMalformed].Load(),
-			New:       m.cookies[cookieNew].Load(),
-			Valid:     m.cookies[cookieValid].Load(),
+			None:      m.cookies[dnscookie.Absent].Load(),
+			Malformed: m.cookies[dnscookie.Malformed].Load(),
+			New:       m.cookies[dnscookie.Unverified].Load(),
+			Valid:     m.cookies[dnscookie.Verified].Load(),
 		},
 	}
 	m.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/rootwalk/rootwalk/cache"
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 	"github.com/rootwalk/rootwalk/internal/histogram"
 	"github.com/rootwalk/rootwalk/resolver"
 )
@@ -122,9 +123,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(a.d, a.counts.Dropped, ActionDrop.String())
 	}
 	gauge(descRateClients, float64(q.RateClients))
-	for i, v := range [numCookieStates]uint64{cookieNone: q.Cookies.None, cookieMalformed: q.Cookies.Malformed,
-		cookieNew: q.Cookies.New, cookieValid: q.Cookies.Valid} {
-		counter(descCookies, v, cookieStateNames[i])
+	for i, v := range [dnscookie.NumStates]uint64{dnscookie.Absent: q.Cookies.None, dnscookie.Malformed: q.Cookies.Malformed,
+		dnscookie.Unverified: q.Cookies.New, dnscookie.Verified: q.Cookies.Valid} {
+		counter(descCookies, v, dnscookie.State(i).String())
 	}
 	r := q.Recursions
 	gauge(descRecursions, float64(r.Active))

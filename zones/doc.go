@@ -62,5 +62,10 @@
 // without it. Its [Lab.Hints] are root hints in named.root format for a
 // resolver.
 //
+// Every lab server answers DNS cookies (RFC 7873, RFC 9018), each under a
+// random secret of its own, and counts the cookies it sees by state
+// ([Lab.Cookies], [Lab.CookiesTo]); the only server of cookie-strict.com.
+// insists on them ([FaultBadCookie]).
+//
 // Zones, Handlers, Servers and Labs are safe for concurrent use.
 package zones

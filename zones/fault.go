@@ -95,6 +95,14 @@ const (
 	// 4). Only a resolver that reads replies from any address believes
 	// it; a connected UDP socket never delivers it.
 	FaultForge
+	// FaultBadCookie: a server that insists on DNS cookies, as one under
+	// attack may (RFC 7873 section 5.2.3). It answers from its zones a
+	// query without a COOKIE option, or with a server cookie it made; any
+	// other query carrying a client cookie gets BADCOOKIE, with a new
+	// server cookie and no records. A resolver should ask again once with
+	// that cookie (RFC 7873 section 5.3). A server with this fault
+	// answers cookies even when its options do not ask it to.
+	FaultBadCookie
 )
 
 // slowDelay is how long a FaultSlow server holds each reply: long enough
@@ -129,12 +137,13 @@ var faultNames = [...]string{
 	FaultOutOfBailiwick: "out-of-bailiwick",
 	FaultParentClaim:    "parent-claim",
 	FaultForge:          "forge",
+	FaultBadCookie:      "bad-cookie",
 }
 
 // String returns the fault's lower-case name: "none", "refuse", "silent",
 // "slow", "nocase", "edns-formerr", "edns-drop", "upward", "noaa",
 // "ent-nxdomain", "lossy", "tcp-reset", "garbage", "out-of-bailiwick",
-// "parent-claim" or "forge"; "fault(N)" for any other value.
+// "parent-claim", "forge" or "bad-cookie"; "fault(N)" for any other value.
 func (f Fault) String() string {
 	if f >= 0 && int(f) < len(faultNames) {
 		return faultNames[f]

@@ -29,7 +29,8 @@ func TestFaultString(t *testing.T) {
 		{FaultOutOfBailiwick, "out-of-bailiwick"},
 		{FaultParentClaim, "parent-claim"},
 		{FaultForge, "forge"},
-		{Fault(16), "fault(16)"},
+		{FaultBadCookie, "bad-cookie"},
+		{Fault(17), "fault(17)"},
 		{Fault(-1), "fault(-1)"},
 	}
 	for _, tc := range cases {

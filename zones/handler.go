@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 )
 
 // ednsBufferSize is the UDP payload size we advertise in EDNS(0) and the
@@ -35,6 +38,12 @@ type HandlerOptions struct {
 	// LossEvery drops every LossEvery-th UDP query, whatever the fault,
 	// as a lossy network would; 0 drops none.
 	LossEvery int
+	// Cookies, when set, answers DNS cookies (RFC 7873, RFC 9018): a query
+	// carrying a client cookie gets a server cookie back, and a malformed
+	// COOKIE option FORMERR. Nil: cookies are ignored, as a server that
+	// predates them does, unless the fault is [FaultBadCookie], which
+	// makes cookies under a random secret of its own.
+	Cookies *dnscookie.Server
 	// Logger receives a Debug line per query; nil discards.
 	Logger *slog.Logger
 }
@@ -47,6 +56,9 @@ type Handler struct {
 	name   string
 	log    *slog.Logger
 	forger net.PacketConn // FaultForge: the socket forged replies leave from
+
+	cookies      *dnscookie.Server                  // nil: cookies are ignored
+	cookieStates [dnscookie.NumStates]atomic.Uint64 // queries seen, by what their cookie was
 
 	udpQueries atomic.Uint64 // FaultLossy: UDP queries seen, to drop every second one
 	lossEvery  uint64        // HandlerOptions.LossEvery
@@ -71,9 +83,16 @@ func newHandler(opts HandlerOptions) (*Handler, error) {
 		return nil, fmt.Errorf("new handler %s: loss every %d queries: want 0 or more", opts.Name, opts.LossEvery)
 	}
 	h := &Handler{fault: opts.Fault, name: opts.Name, log: opts.Logger, forger: opts.Forger, stop: make(chan struct{}),
-		lossEvery: uint64(opts.LossEvery)}
+		lossEvery: uint64(opts.LossEvery), cookies: opts.Cookies}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.cookies == nil && h.fault == FaultBadCookie {
+		c, err := dnscookie.NewServer(nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("new handler %s: %w", opts.Name, err)
+		}
+		h.cookies = c
 	}
 	seen := make(map[string]bool)
 	for _, z := range opts.Zones {
@@ -156,7 +175,10 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		h.log.Debug("UDP query lost", "server", h.name)
 		return
 	}
-	reply, zone := h.reply(req, !overTCP)
+	// The client's address only keys its cookies: a parse failure leaves
+	// it zero, and the client's cookies are checked against that.
+	client, _ := netip.ParseAddrPort(w.RemoteAddr().String())
+	reply, zone := h.reply(req, client.Addr().Unmap(), !overTCP)
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {
 		h.logQuery(req, reply, zone)
 	}
@@ -211,9 +233,9 @@ func (h *Handler) logQuery(req, reply *dns.Msg, zone string) {
 		"rcode", dns.RcodeToString[reply.Rcode])
 }
 
-// reply builds the reply to req and names the zone that answered it ("" if
-// none did).
-func (h *Handler) reply(req *dns.Msg, overUDP bool) (*dns.Msg, string) {
+// reply builds the reply to req, from client, and names the zone that
+// answered it ("" if none did).
+func (h *Handler) reply(req *dns.Msg, client netip.Addr, overUDP bool) (*dns.Msg, string) {
 	m := new(dns.Msg)
 	m.Id = req.Id
 	m.Response = true
@@ -260,6 +282,9 @@ func (h *Handler) reply(req *dns.Msg, overUDP bool) (*dns.Msg, string) {
 	if opt != nil {
 		// Version 0 and our buffer size; the DO bit is copied (RFC 3225 section 3).
 		m.SetEdns0(ednsBufferSize, opt.Do())
+		if h.cookies != nil && !h.answerCookie(req, m, client) {
+			zone = ""
+		}
 	}
 	limit := dns.MaxMsgSize
 	if overUDP {

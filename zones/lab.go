@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 )
 
 //go:embed lab/*.zone
@@ -53,6 +55,9 @@ var labFaults = map[netip.Addr]Fault{
 	netip.MustParseAddr("127.53.2.37"): FaultOutOfBailiwick, // ns1.poison-oob.org: records outside its zone
 	netip.MustParseAddr("127.53.2.38"): FaultParentClaim,    // ns1.poison-parent.org: records for org.
 	netip.MustParseAddr("127.53.2.40"): FaultForge,          // ns1.poison-race.org: a forged reply from labForgeFrom first
+
+	// DNS cookies: every lab server answers them; this one insists.
+	netip.MustParseAddr("127.53.2.41"): FaultBadCookie, // ns1.cookie-strict.com: BADCOOKIE without its server cookie, the only server
 }
 
 // labForgeFrom maps each FaultForge address of labFaults to the address
@@ -307,6 +312,28 @@ func (l *Lab) QueriesTo(addr netip.Addr) uint64 {
 	return 0
 }
 
+// Cookies returns how many queries with EDNS all lab servers together
+// have received so far with a cookie in state.
+func (l *Lab) Cookies(state dnscookie.State) uint64 {
+	var n uint64
+	for _, s := range l.servers {
+		n += s.Cookies(state)
+	}
+	return n
+}
+
+// CookiesTo returns how many queries with EDNS the lab server at addr has
+// received so far with a cookie in state (0 for an address the lab does
+// not serve).
+func (l *Lab) CookiesTo(addr netip.Addr, state dnscookie.State) uint64 {
+	for _, s := range l.servers {
+		if s.Addr().Addr() == addr {
+			return s.Cookies(state)
+		}
+	}
+	return 0
+}
+
 // SetDown starts (true) or ends (false) an outage of every server of
 // zone, as if the zone's authorities had all gone dark, and returns how
 // many servers that is.
@@ -384,7 +411,7 @@ func labPlan(zones []*Zone) ([]ServerOptions, error) {
 			return nil, fmt.Errorf("fault address %s (%s): forge address %v: want one in %s for a %s server, none for the others",
 				a, labFaults[a], forge, labPrefix, FaultForge)
 		}
-		plan = append(plan, ServerOptions{Addr: netip.AddrPortFrom(a, 0), Zones: zs, Fault: labFaults[a], ForgeFrom: forge})
+		plan = append(plan, ServerOptions{Addr: netip.AddrPortFrom(a, 0), Zones: zs, Fault: labFaults[a], ForgeFrom: forge, Cookies: true})
 	}
 	slices.SortFunc(plan, func(a, b ServerOptions) int { return a.Addr.Compare(b.Addr) })
 	return plan, nil

@@ -198,6 +198,7 @@ func TestLabPlan(t *testing.T) {
 		"127.53.2.37": "out-of-bailiwick poison-oob.org.",
 		"127.53.2.38": "parent-claim poison-parent.org.",
 		"127.53.2.39": "none poison-ttl.org.",
+		"127.53.2.41": "bad-cookie cookie-strict.com.",
 		"127.53.2.40": "forge poison-race.org. from 127.53.3.1",
 		"::1":         "silent ",
 	}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 )
 
 // ServerOptions configures a Server.
@@ -28,6 +30,9 @@ type ServerOptions struct {
 	ForgeFrom netip.Addr
 	// LossEvery drops every LossEvery-th UDP query (HandlerOptions).
 	LossEvery int
+	// Cookies answers DNS cookies under a random secret of the server's
+	// own (HandlerOptions.Cookies); false ignores them.
+	Cookies bool
 	// Logger receives lifecycle lines at Info and a line per query at
 	// Debug; nil discards.
 	Logger *slog.Logger
@@ -89,7 +94,15 @@ func newServer(opts ServerOptions) (*Server, error) {
 	}
 	// A FaultForge handler gets its forger socket from listen, before any
 	// query is served.
-	h, err := newHandler(HandlerOptions{Zones: opts.Zones, Fault: opts.Fault, Name: opts.Addr.String(), LossEvery: opts.LossEvery, Logger: s.log})
+	hopts := HandlerOptions{Zones: opts.Zones, Fault: opts.Fault, Name: opts.Addr.String(), LossEvery: opts.LossEvery, Logger: s.log}
+	if opts.Cookies {
+		c, err := dnscookie.NewServer(nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("new server %s: %w", opts.Addr, err)
+		}
+		hopts.Cookies = c
+	}
+	h, err := newHandler(hopts)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +126,10 @@ func (s *Server) ForgeFrom() netip.AddrPort { return s.forgeFrom }
 // SetDown starts (true) or ends (false) an outage: while it lasts, the
 // server reads queries and answers none, as a FaultSilent server does.
 func (s *Server) SetDown(down bool) { s.down.Store(down) }
+
+// Cookies returns how many queries with EDNS carried a cookie in state so
+// far; always 0 for a server that ignores cookies.
+func (s *Server) Cookies(state dnscookie.State) uint64 { return s.handler.Cookies(state) }
 
 // Queries returns how many queries (messages with the QR bit clear and a
 // complete header) the server has received so far, answered or not.

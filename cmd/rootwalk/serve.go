@@ -15,6 +15,7 @@ import (
 
 	"github.com/rootwalk/rootwalk/cache"
 	"github.com/rootwalk/rootwalk/config"
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 	"github.com/rootwalk/rootwalk/resolver"
 	"github.com/rootwalk/rootwalk/server"
 	"github.com/rootwalk/rootwalk/zones"
@@ -83,7 +84,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	defer res.Close()
 	metrics := server.NewMetrics()
 	queryLog := server.NewQueryLog(log.With("component", "querylog"), cfg.Log.Queries)
-	cookies, err := server.NewCookies(cfg.Server.CookieSecret, nil)
+	cookies, err := dnscookie.NewServer(cfg.Server.CookieSecret, nil)
 	if err != nil {
 		return fmt.Errorf("cookies: %w", err)
 	}

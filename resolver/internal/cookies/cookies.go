@@ -16,6 +16,8 @@ import (
 	"sync"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnscookie"
 )
 
 // ErrMismatch is the error of a reply whose cookie is not the one sent:
@@ -106,14 +108,6 @@ func (j *Jar) Check(addr netip.Addr, sent, reply *dns.Msg) (fresh bool, err erro
 
 // cookieOf returns the COOKIE option of m in hex, "" if it has none.
 func cookieOf(m *dns.Msg) string {
-	opt := m.IsEdns0()
-	if opt == nil {
-		return ""
-	}
-	for _, o := range opt.Option {
-		if c, ok := o.(*dns.EDNS0_COOKIE); ok {
-			return c.Cookie
-		}
-	}
-	return ""
+	c, _ := dnscookie.Of(m)
+	return c
 }
