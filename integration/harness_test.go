@@ -62,6 +62,13 @@ func startLab(t *testing.T, port int) *zones.Lab {
 // `rootwalk serve --lab` is unless opts change it.
 func startStack(t *testing.T, lab *zones.Lab, opts ...func(*resolver.Options)) *stack {
 	t.Helper()
+	return startStackWith(t, lab, server.HandlerOptions{}, opts...)
+}
+
+// startStackWith is startStack with the handler's options that the stack
+// does not set itself (ReplayEntries, say) taken from handlerOpts.
+func startStackWith(t *testing.T, lab *zones.Lab, handlerOpts server.HandlerOptions, opts ...func(*resolver.Options)) *stack {
+	t.Helper()
 	s := &stack{lab: lab, clock: dnstest.NewClock(time.Now())}
 	hints, err := resolver.ParseHints(strings.NewReader(lab.Hints()), "lab")
 	if err != nil {
@@ -87,9 +94,9 @@ func startStack(t *testing.T, lab *zones.Lab, opts ...func(*resolver.Options)) *
 	}
 	t.Cleanup(s.resolver.Close)
 	s.metrics = server.NewMetrics()
-	h, err := server.NewHandler(server.HandlerOptions{
-		Resolver: s.resolver, ACL: server.ACL{Allow: loopbackNets}, Metrics: s.metrics, Logger: testLogger(t),
-	})
+	ho := handlerOpts
+	ho.Resolver, ho.ACL, ho.Metrics, ho.Clock, ho.Logger = s.resolver, server.ACL{Allow: loopbackNets}, s.metrics, s.clock, testLogger(t)
+	h, err := server.NewHandler(ho)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,10 +45,14 @@ func (systemClock) Now() time.Time { return time.Now() }
 
 // AdminOptions configures the admin HTTP API.
 type AdminOptions struct {
-	Addr     netip.AddrPort
-	Token    string          // if set, required as "Authorization: Bearer <Token>"
-	Metrics  *Metrics        // client query counters
-	Cache    AdminCache      // nil: no cache numbers; /cache and /cache/flush answer 404
+	Addr    netip.AddrPort
+	Token   string     // if set, required as "Authorization: Bearer <Token>"
+	Metrics *Metrics   // client query counters
+	Cache   AdminCache // nil: no cache numbers; /cache and /cache/flush answer 404
+	// OnFlush runs after every flush of the cache, whatever its scope:
+	// the handler's FlushAnswers, so the fast path forgets the replies
+	// it kept. Nil: nothing runs.
+	OnFlush  func()
 	Resolver AdminResolver   // nil: no resolver numbers, no /trace
 	QueryLog *QueryLog       // nil: /querylog is not found
 	Listener ListenerStatser // nil: no transport numbers

@@ -114,6 +114,9 @@ func (a *Admin) flushCache(w http.ResponseWriter, r *http.Request) {
 	default:
 		n = a.opts.Cache.FlushName(name)
 	}
+	if a.opts.OnFlush != nil {
+		a.opts.OnFlush()
+	}
 	a.opts.Logger.Info("cache flushed", "zone", name, "subtree", subtree, "entries", n)
 	writeJSON(w, a.opts.Logger, CacheFlushJSON{Flushed: n})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rootwalk/rootwalk/internal/dnscookie"
 	"github.com/rootwalk/rootwalk/resolver"
+	"github.com/rootwalk/rootwalk/server/internal/packet"
 )
 
 // Resolver is what the handler needs to answer a question, with the DO
@@ -66,7 +67,13 @@ type HandlerOptions struct {
 	Version string
 	// Cookies answers the DNS cookies of clients (RFC 7873, RFC 9018);
 	// nil: cookies are ignored.
-	Cookies       *dnscookie.Server
+	Cookies *dnscookie.Server
+	// ReplayEntries bounds the replies kept for the fast path, which
+	// answers repeated UDP questions from them (replay.go); 0:
+	// DefaultReplayEntries; negative: no fast path.
+	ReplayEntries int
+	// ReplayBytes bounds their bytes; 0: DefaultReplayBytes.
+	ReplayBytes   int64
 	ClientTimeout time.Duration // 0: DefaultClientTimeout
 	Metrics       *Metrics      // nil: counted where nobody reads it
 	QueryLog      *QueryLog     // nil: no query log
@@ -87,7 +94,14 @@ type Handler struct {
 	chaos     chaosAnswers
 	recursion recursionLimit
 	cookies   *dnscookie.Server
+	answers   *packet.Store // replies kept for the fast path; nil: none
 }
+
+// Defaults of HandlerOptions.
+const (
+	DefaultReplayEntries       = 100_000
+	DefaultReplayBytes   int64 = 64 << 20
+)
 
 // NewHandler returns a Handler, or an error if opts are out of range.
 func NewHandler(opts HandlerOptions) (*Handler, error) {
@@ -117,6 +131,19 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 		h.recursion.max = DefaultMaxRecursions
 	}
 	h.metrics.maxRecursions.Store(h.recursion.max)
+	if opts.ReplayEntries >= 0 {
+		entries, bytes := opts.ReplayEntries, opts.ReplayBytes
+		if entries == 0 {
+			entries = DefaultReplayEntries
+		}
+		if bytes <= 0 {
+			bytes = DefaultReplayBytes
+		}
+		var err error
+		if h.answers, err = packet.NewStore(packet.Options{MaxEntries: entries, MaxBytes: bytes}); err != nil {
+			return nil, fmt.Errorf("new handler: %w", err)
+		}
+	}
 	return h, nil
 }
 
@@ -301,6 +328,7 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 	// a query answered before the query log is switched on is never
 	// logged after.
 	logIt := h.qlog.Enabled()
+	h.keepForReplay(w, cached)
 	if err := w.WriteMsg(reply); err != nil {
 		h.log.Debug("write reply", "client", w.RemoteAddr().String(), "err", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -109,16 +110,17 @@ func (o ListenOptions) withDefaults() ListenOptions {
 	return o
 }
 
-// Listener serves one dns.Handler on UDP and TCP at one address. UDP is
-// served by miekg/dns; TCP by our own server (tcp.go), since miekg/dns
-// answers a connection's queries one after the other and never times out
-// a write. A panic below the listener, in the handler or in the parsing
-// of a query, is recovered, logged and counted: the packet or the
-// connection is dropped and the Listener goes on serving. It is safe for
-// concurrent use.
+// Listener serves one dns.Handler on UDP and TCP at one address, with
+// servers of our own: miekg/dns answers a TCP connection's queries one
+// after the other and never times out a write (tcp.go), and reads UDP one
+// datagram per system call, with no way to answer a cache hit before the
+// whole message is parsed (udp.go). A panic below the listener, in the
+// handler or in the parsing of a query, is recovered, logged and counted:
+// the packet or the connection is dropped and the Listener goes on
+// serving. It is safe for concurrent use.
 type Listener struct {
 	addr    netip.AddrPort
-	udp     *dns.Server
+	udp     *udpServer
 	tcp     *tcpServer
 	limit   *limitListener
 	wg      sync.WaitGroup
@@ -141,48 +143,27 @@ func Listen(addr netip.AddrPort, h dns.Handler, log *slog.Logger) (*Listener, er
 }
 
 // ListenWith binds addr on UDP and TCP (with port 0, one free port for
-// both) and serves h on them until Shutdown. It returns once both are
-// serving.
+// both) and serves h on them until Shutdown. UDP gets one socket per
+// core (GOMAXPROCS), all bound to addr with SO_REUSEPORT where the system
+// has it. It returns once both are serving.
 func ListenWith(addr netip.AddrPort, h dns.Handler, opts ListenOptions) (*Listener, error) {
 	opts = opts.withDefaults()
-	pc, ln, err := bindBoth(addr)
+	conns, ln, err := bindBoth(addr, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, err
 	}
-	bound := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	bound := conns[0].LocalAddr().(*net.UDPAddr).AddrPort()
 	l := &Listener{addr: netip.AddrPortFrom(addr.Addr(), bound.Port()), log: opts.Logger}
-	l.udp = &dns.Server{
-		PacketConn:     pc,
-		Handler:        guardedHandler{h: h, l: l},
-		UDPSize:        maxQuerySize,
-		MsgAcceptFunc:  acceptQuery,
-		DecorateReader: func(r dns.Reader) dns.Reader { return checkedReader{Reader: r, l: l} },
-	}
+	l.udp = newUDPServer(conns, h, opts.Logger, l.recordPanic)
 	l.limit = newLimitListener(ln, opts.MaxTCPConns, opts.MaxTCPConnsPerClient)
 	l.tcp = newTCPServer(l.limit, h, opts, l.recordPanic)
 
-	started := make(chan struct{}, 1)
-	errs := make(chan error, 1)
-	l.udp.NotifyStartedFunc = func() { started <- struct{}{} }
-	l.wg.Go(func() {
-		if err := l.udp.ActivateAndServe(); err != nil {
-			if l.running.Load() {
-				l.log.Error("serving UDP stopped", "addr", l.addr.String(), "err", err)
-			}
-			errs <- err
-		}
-	})
+	l.udp.serve()
 	l.wg.Go(func() {
 		if err := l.tcp.serve(); err != nil {
 			l.log.Error("serving TCP stopped", "addr", l.addr.String(), "err", err)
 		}
 	})
-	select {
-	case <-started:
-	case err := <-errs:
-		_ = l.Shutdown(context.Background()) // the start error is the one worth reporting
-		return nil, fmt.Errorf("serve %s: %w", l.addr, err)
-	}
 	l.running.Store(true)
 	return l, nil
 }
@@ -211,7 +192,7 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 	udpDone := make(chan struct{})
 	go func() {
 		defer close(udpDone)
-		udpErr = l.udp.ShutdownContext(ctx)
+		udpErr = l.udp.shutdown(ctx)
 	}()
 	tcpErr := l.tcp.shutdown(ctx)
 	<-udpDone
@@ -248,76 +229,56 @@ func addrString(a net.Addr) string {
 // parsed further.
 var acceptQuery dns.MsgAcceptFunc = dns.DefaultMsgAcceptFunc
 
-// guardedHandler is the outer net over the handler for UDP queries: a
-// panic that escapes it is recovered and counted, and the query gets no
-// reply.
-type guardedHandler struct {
-	h dns.Handler
-	l *Listener
-}
-
-func (g guardedHandler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	defer func() {
-		if p := recover(); p != nil {
-			g.l.recordPanic("udp", w.RemoteAddr(), p)
-		}
-	}()
-	g.h.ServeDNS(w, req)
-}
-
-// checkedReader parses each UDP datagram once before miekg/dns does, with
-// a recover around it: miekg/dns parses on goroutines of its own, where a
-// panic on a hostile packet would end the process. A datagram that makes
-// the parser panic is counted and dropped. It costs one more parse per
-// query.
-type checkedReader struct {
-	dns.Reader
-	l *Listener
-}
-
-// ReadUDP implements dns.Reader.
-func (r checkedReader) ReadUDP(conn *net.UDPConn, timeout time.Duration) ([]byte, *dns.SessionUDP, error) {
-	for {
-		m, s, err := r.Reader.ReadUDP(conn, timeout)
-		if err != nil || r.l.parsesSafely(m, s.RemoteAddr()) {
-			return m, s, err
-		}
+// bindBoth binds addr for TCP and, n times where SO_REUSEPORT lets
+// several sockets share it (once elsewhere), for UDP. With port 0 it picks
+// a port free on both, trying again when the UDP port's TCP twin is taken.
+func bindBoth(addr netip.AddrPort, n int) ([]*net.UDPConn, net.Listener, error) {
+	if !reusePort {
+		n = 1
 	}
-}
-
-// parsesSafely reports whether parsing m, from client, returns rather than
-// panics. Whether it parses is miekg/dns's to decide: it answers FORMERR.
-func (l *Listener) parsesSafely(m []byte, client net.Addr) (ok bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			l.recordPanic("udp", client, p)
-			ok = false
-		}
-	}()
-	var msg dns.Msg
-	_ = msg.Unpack(m) // only a panic matters here
-	return true
-}
-
-// bindBoth binds addr for UDP and TCP. With port 0 it picks a port free on
-// both, trying again when the UDP port's TCP twin is taken.
-func bindBoth(addr netip.AddrPort) (net.PacketConn, net.Listener, error) {
+	lc := net.ListenConfig{Control: reusePortControl}
 	var lastErr error
 	for range maxBindAttempts {
-		pc, err := net.ListenPacket("udp", addr.String())
+		conns, err := bindUDP(lc, addr, n)
 		if err != nil {
-			return nil, nil, fmt.Errorf("listen udp %s: %w", addr, err)
+			return nil, nil, err
 		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
+		port := conns[0].LocalAddr().(*net.UDPAddr).Port
 		ln, err := net.Listen("tcp", netip.AddrPortFrom(addr.Addr(), uint16(port)).String())
 		if err == nil {
-			return pc, ln, nil
+			return conns, ln, nil
 		}
-		_ = pc.Close() // nothing was served on it
+		closeAll(conns)
 		lastErr = fmt.Errorf("listen tcp %s: %w", netip.AddrPortFrom(addr.Addr(), uint16(port)), err)
 		if addr.Port() != 0 {
 			break
 		}
 	}
 	return nil, nil, lastErr
+}
+
+// bindUDP binds n UDP sockets to addr, the first one choosing the port
+// when addr's is 0 and the others joining it.
+func bindUDP(lc net.ListenConfig, addr netip.AddrPort, n int) ([]*net.UDPConn, error) {
+	conns := make([]*net.UDPConn, 0, n)
+	for range n {
+		pc, err := lc.ListenPacket(context.Background(), "udp", addr.String())
+		if err != nil {
+			closeAll(conns)
+			return nil, fmt.Errorf("listen udp %s: %w", addr, err)
+		}
+		c := pc.(*net.UDPConn) // what ListenPacket returns for "udp"
+		conns = append(conns, c)
+		addr = c.LocalAddr().(*net.UDPAddr).AddrPort()
+		addr = netip.AddrPortFrom(addr.Addr().WithZone(""), addr.Port())
+	}
+	return conns, nil
+}
+
+// closeAll closes sockets nothing was served on, so a close error
+// changes nothing.
+func closeAll(conns []*net.UDPConn) {
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }

@@ -20,6 +20,8 @@ type Metrics struct {
 	latency *histogram.Histogram
 	// stale counts replies that carried an expired cached answer (RFC 8767).
 	stale atomic.Uint64
+	// replayed counts the replies the fast path sent (replay.go).
+	replayed atomic.Uint64
 
 	// acl and ratelimited count queries from clients outside the ACL and
 	// over their rate, indexed by the Action they got.
@@ -84,7 +86,10 @@ type QueryStats struct {
 	ByType  map[string]uint64
 	ByRcode map[string]uint64
 	Stale   uint64 // replies that carried an expired cached answer (RFC 8767)
-	Latency histogram.Snapshot
+	// Replayed counts the replies the fast path sent: stored replies to
+	// the same question, replayed without the full path (replay.go).
+	Replayed uint64
+	Latency  histogram.Snapshot
 
 	ACL         ActionCounts // queries from clients outside the ACL
 	RateLimited ActionCounts // queries over their client's rate
@@ -132,12 +137,13 @@ func actionCounts(counts *[numActions]atomic.Uint64) ActionCounts {
 // Snapshot returns the counters so far.
 func (m *Metrics) Snapshot() QueryStats {
 	s := QueryStats{
-		Uptime:  time.Since(m.start),
-		Counts:  make(map[typeRcode]uint64),
-		ByType:  make(map[string]uint64),
-		ByRcode: make(map[string]uint64),
-		Stale:   m.stale.Load(),
-		Latency: m.latency.Snapshot(),
+		Uptime:   time.Since(m.start),
+		Counts:   make(map[typeRcode]uint64),
+		ByType:   make(map[string]uint64),
+		ByRcode:  make(map[string]uint64),
+		Stale:    m.stale.Load(),
+		Replayed: m.replayed.Load(),
+		Latency:  m.latency.Snapshot(),
 
 		ACL:         actionCounts(&m.acl),
 		RateLimited: actionCounts(&m.ratelimited),

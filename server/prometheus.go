@@ -62,6 +62,7 @@ var (
 	descPrefetchFailures = desc("prefetch_failures_total", "Refreshes of cached answers that failed.")
 	descStaleAnswers     = desc("stale_answers_total", "Expired answers the resolver gave because no fresh one came in time (RFC 8767).")
 	descStaleReplies     = desc("stale_replies_total", "Client replies that carried an expired cached answer (RFC 8767, EDE 3 or 19).")
+	descReplayedReplies  = desc("replayed_replies_total", "Client replies the fast path sent: a stored reply to the same question, replayed with the TTLs lowered.")
 
 	descACLRejected      = desc("acl_rejected_total", "Queries from clients outside the ACL, by what they got (acl.action).", "action")
 	descRateLimited      = desc("ratelimited_total", "Queries over their client's rate, by what they got (ratelimit.action).", "action")
@@ -81,7 +82,7 @@ var (
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descQueries, descQueryDuration, descStaleReplies,
+		descQueries, descQueryDuration, descStaleReplies, descReplayedReplies,
 		descACLRejected, descRateLimited, descRateClients, descCookies, descRecursions, descRecursionsMax, descRecursionLimited,
 		descCacheHits, descCacheMisses, descCacheInserts, descCacheEvictions, descCacheExpired,
 		descCacheRefused, descCacheFlushed, descCacheStale, descCachePrefetch, descCacheEntries, descCacheBytes,
@@ -115,6 +116,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- constHistogram(descQueryDuration, q.Latency)
 	counter(descStaleReplies, q.Stale)
+	counter(descReplayedReplies, q.Replayed)
 	for _, a := range []struct {
 		d      *prometheus.Desc
 		counts ActionCounts

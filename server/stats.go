@@ -27,6 +27,7 @@ type QueriesJSON struct {
 	ByType      map[string]uint64 `json:"by_type"`
 	ByRcode     map[string]uint64 `json:"by_rcode"`
 	Stale       uint64            `json:"stale"`       // answered with an expired cached answer (RFC 8767)
+	Replayed    uint64            `json:"replayed"`    // answered by the fast path, from a reply kept for the same question
 	ACL         TurnedAwayJSON    `json:"acl"`         // from clients outside the ACL (acl.action)
 	RateLimited RateLimitJSON     `json:"ratelimited"` // over their client's rate (ratelimit.action)
 	Recursions  RecursionsJSON    `json:"recursions"`  // the cap on resolutions at once (limits.max_recursions)
@@ -67,7 +68,7 @@ type RecursionsJSON struct {
 func queriesJSON(q QueryStats) QueriesJSON {
 	r := q.Recursions
 	return QueriesJSON{
-		Total: q.Total, ByType: q.ByType, ByRcode: q.ByRcode, Stale: q.Stale,
+		Total: q.Total, ByType: q.ByType, ByRcode: q.ByRcode, Stale: q.Stale, Replayed: q.Replayed,
 		ACL:         TurnedAwayJSON(q.ACL),
 		RateLimited: RateLimitJSON{TurnedAwayJSON: TurnedAwayJSON(q.RateLimited), Clients: q.RateClients},
 		Recursions:  RecursionsJSON{Active: r.Active, Max: r.Max, Cached: r.Cache, Stale: r.Stale, ServFail: r.ServFail},
@@ -142,8 +143,12 @@ func kindJSON(k cache.KindStats) KindJSON {
 		Expired: k.Expired, Refused: k.Refused, Flushed: k.Flushed, Stale: k.Stale, Prefetches: k.Prefetches}
 }
 
-func cacheJSON(c cache.Stats) *CacheJSON {
+// cacheJSON is the cache's numbers. Its hits, and so its hit ratio,
+// count the replies the fast path replayed too: each is an answer from
+// the cache that did not have to look it up again.
+func cacheJSON(c cache.Stats, replayed uint64) *CacheJSON {
 	ans := c.Answers
+	ans.Hits += replayed
 	out := &CacheJSON{Entries: c.Entries, Bytes: c.Bytes,
 		Hits: ans.Hits, Misses: ans.Misses, Inserts: ans.Inserts,
 		Evictions: ans.Evictions + c.RRsets.Evictions + c.NameErrors.Evictions, Expired: ans.Expired,
@@ -163,7 +168,7 @@ func (a *Admin) stats(w http.ResponseWriter, _ *http.Request) {
 		QueryLog:      a.opts.QueryLog.Enabled(),
 	}
 	if a.opts.Cache != nil {
-		out.Cache = cacheJSON(a.opts.Cache.Stats())
+		out.Cache = cacheJSON(a.opts.Cache.Stats(), q.Replayed)
 	}
 	if a.opts.Resolver != nil {
 		r := a.opts.Resolver.Stats()

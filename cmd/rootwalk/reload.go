@@ -54,6 +54,7 @@ func (r *reloader) reload() {
 		return
 	}
 	r.res.SetLocal(local)
+	r.handler.FlushAnswers() // the local zones' old answers must not be replayed
 	r.level.Set(cfg.Log.Level)
 	r.log.Info("configuration reloaded", "acl_allow", len(cfg.ACL.Allow), "acl_deny", len(cfg.ACL.Deny),
 		"acl_action", cfg.ACL.Action, "ratelimit_qps", cfg.RateLimit.QPS, "ratelimit_burst", cfg.RateLimit.Burst,

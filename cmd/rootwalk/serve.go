@@ -89,7 +89,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 		return fmt.Errorf("cookies: %w", err)
 	}
 	policy := policyOf(cfg)
+	replayEntries, replayBytes := replayBounds(cfg)
 	handler, err := server.NewHandler(server.HandlerOptions{
+		ReplayEntries: replayEntries,
+		ReplayBytes:   replayBytes,
 		Resolver:      res,
 		ACL:           policy.ACL,
 		ACLAction:     policy.ACLAction,
@@ -121,7 +124,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	if cfg.Admin.Enabled() {
 		admin = server.NewAdmin(server.AdminOptions{
 			Addr: cfg.Admin.Listen, Token: cfg.Admin.Token, Metrics: metrics, QueryLog: queryLog,
-			Cache: c, Resolver: res, Ready: res.Primed, Listener: listener, Logger: log.With("component", "admin"),
+			Cache: c, OnFlush: handler.FlushAnswers, Resolver: res, Ready: res.Primed, Listener: listener,
+			Logger: log.With("component", "admin"),
 		})
 		if err := admin.Start(); err != nil {
 			_ = listener.Shutdown(context.Background()) // the admin error is the one to report

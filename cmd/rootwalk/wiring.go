@@ -62,9 +62,10 @@ func noLimitIfZero[T int | float64](v T) T {
 
 // cacheOptions turns the cache.* settings into the cache's options.
 func cacheOptions(cfg *config.Config) cache.Options {
+	entries, bytes := replayBounds(cfg)
 	opts := cache.Options{
-		MaxEntries:     cfg.Cache.Size,
-		MaxBytes:       cfg.Cache.Memory,
+		MaxEntries:     cfg.Cache.Size - max(entries, 0),
+		MaxBytes:       cfg.Cache.Memory - bytes,
 		MinTTL:         cfg.Cache.MinTTL,
 		MaxTTL:         cfg.Cache.MaxTTL,
 		NegativeMaxTTL: cfg.Cache.NegativeMaxTTL,
@@ -74,6 +75,23 @@ func cacheOptions(cfg *config.Config) cache.Options {
 		opts.StaleMaxAge = cfg.Cache.StaleMaxAge
 	}
 	return opts
+}
+
+// replayShare is the share of cache.size and cache.memory given to the
+// replies the listener keeps for its fast path, which are a cache too:
+// the answer cache gets the rest, so the two stay within the bounds set.
+const replayShare = 8
+
+// replayBounds returns the entries and bytes of the replies kept for the
+// fast path (server.HandlerOptions.ReplayEntries and ReplayBytes): an
+// eighth of the cache's bounds, or no fast path (-1) when that is not
+// one entry.
+func replayBounds(cfg *config.Config) (entries int, bytes int64) {
+	entries, bytes = cfg.Cache.Size/replayShare, cfg.Cache.Memory/replayShare
+	if entries == 0 || bytes == 0 {
+		return -1, 0
+	}
+	return entries, bytes
 }
 
 // upstreamPolicy is where the resolver may send queries.
