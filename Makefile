@@ -10,7 +10,7 @@ ADMIN     ?= 127.0.0.1:9153
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 export PATH := $(PATH):$(GOBIN)
 
-.PHONY: build run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench soak clean
+.PHONY: build run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench bench-go soak clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rootwalk
@@ -71,9 +71,31 @@ fuzz:
 soak:
 	RWTEST_SOAK=$${SOAK:-10m} $(GO) test -count=1 -timeout 40m -run '^TestSoak$$' -v ./integration/
 
-## bench: the Go benchmarks (make test only compiles them).
-bench:
+## bench-go: the Go benchmarks (make test only compiles them).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+## bench: rootwalk beside Unbound under dnsperf, side by side (as root: the lab needs
+## port 53). Installs dnsperf and unbound with apt-get if missing, with a policy-rc.d
+## that keeps the unbound service from starting; prints the table and writes it to
+## integration/bench/results.md. About 6 minutes.
+bench: build
+	@missing=""; \
+	for p in dnsperf unbound; do \
+		command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		policy=/usr/sbin/policy-rc.d; saved=""; \
+		if [ -e $$policy ]; then saved=$$(mktemp) && cp -p $$policy $$saved || exit 1; fi; \
+		restore() { if [ -n "$$saved" ]; then mv $$saved $$policy; else rm -f $$policy; fi; }; \
+		trap 'restore; exit 130' INT TERM; \
+		printf '#!/bin/sh\n# make bench: start no service while packages install\nexit 101\n' > $$policy && chmod 755 $$policy; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; rc=$$?; \
+		restore; trap - INT TERM; \
+		[ $$rc = 0 ] || exit $$rc; \
+	fi
+	RWTEST_BENCH=1 $(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./integration/bench/
 
 clean:
 	rm -rf bin
