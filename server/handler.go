@@ -311,8 +311,8 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 	} else if isUDP(w) {
 		limit = dns.MinMsgSize
 	}
-	reply.Compress = true
 	reply.Truncate(limit)
+	reply.Compress = true // Truncate turns compression off when the reply fits without it
 	// Counted before it is sent, so that a client that reads the
 	// statistics after its answer finds its query in them.
 	took := time.Since(start)

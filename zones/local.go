@@ -18,18 +18,18 @@ import (
 // The deepest zone containing a name answers for it. It is safe for
 // concurrent use; its zones never change.
 type Local struct {
-	zones []*Zone // deepest first
+	zones    []*Zone          // deepest first
+	byOrigin map[string]*Zone // the same, by origin
 }
 
 // NewLocal serves the given zones. When two have the same origin, the
 // first one given wins, so a user's zone can replace a built-in one.
 func NewLocal(sets ...[]*Zone) *Local {
-	l := &Local{}
-	seen := make(map[string]bool)
+	l := &Local{byOrigin: make(map[string]*Zone)}
 	for _, set := range sets {
 		for _, z := range set {
-			if !seen[z.origin] {
-				seen[z.origin] = true
+			if _, seen := l.byOrigin[z.origin]; !seen {
+				l.byOrigin[z.origin] = z
 				l.zones = append(l.zones, z)
 			}
 		}
@@ -56,10 +56,7 @@ func (l *Local) Answer(q dns.Question) (*dns.Msg, string, bool) {
 	if q.Qclass != dns.ClassINET {
 		return nil, "", false
 	}
-	for _, z := range l.zones {
-		if !dns.IsSubDomain(z.origin, canonicalName(q.Name)) {
-			continue
-		}
+	if z := l.zoneFor(canonicalName(q.Name)); z != nil {
 		r := z.Lookup(q.Name, q.Qtype)
 		if !r.Authoritative {
 			return nil, "", false // a referral: the delegated servers answer
@@ -73,6 +70,19 @@ func (l *Local) Answer(q dns.Question) (*dns.Msg, string, bool) {
 		return m, z.origin, true
 	}
 	return nil, "", false
+}
+
+// zoneFor returns the deepest zone that contains name, a canonical name,
+// or nil. It looks up name and each of its ancestors by origin: as many
+// map lookups as name has labels, however many zones there are, since
+// every resolution asks.
+func (l *Local) zoneFor(name string) *Zone {
+	for off, end := 0, false; !end; off, end = dns.NextLabel(name, off) {
+		if z, ok := l.byOrigin[name[off:]]; ok {
+			return z
+		}
+	}
+	return l.byOrigin["."]
 }
 
 // LoadDir parses every <zone>.zone file in dir (DESIGN.md's naming: the

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -110,5 +111,43 @@ func TestLoadDirOverridesBuiltin(t *testing.T) {
 	}
 	if _, err := LoadDir(filepath.Join(bad, "missing")); err == nil {
 		t.Error("a missing folder was accepted")
+	}
+}
+
+// TestLocalDeepestZone: the deepest local zone containing a name answers
+// it, whatever the case or escapes of the name; a root zone contains
+// every name no deeper zone holds.
+func TestLocalDeepestZone(t *testing.T) {
+	soa := func(origin string) string {
+		origin = strings.TrimPrefix(origin, ".")
+		return "@ 300 IN SOA ns." + origin + " hostmaster." + origin + " 1 7200 3600 1209600 300\n" +
+			"@ 300 IN NS ns." + origin + "\n"
+	}
+	l := NewLocal([]*Zone{
+		parseZone(t, "corp.", soa("corp.")+"www 300 IN A 192.0.2.1\n"),
+		parseZone(t, "lab.corp.", soa("lab.corp.")+"www 300 IN A 192.0.2.2\n"),
+		parseZone(t, ".", soa(".")),
+	})
+	tests := []struct {
+		qname, zone string
+	}{
+		{"www.corp.", "corp."},
+		{"WWW.Lab.CORP.", "lab.corp."},
+		{"a.b.lab.corp.", "lab.corp."},
+		{"xlab.corp.", "corp."},
+		{`a\.lab.corp.`, "corp."}, // one label "a.lab" under corp.
+		{"example.com.", "."},
+		{".", "."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.qname, func(t *testing.T) {
+			_, zone, ok := l.Answer(dns.Question{Name: tc.qname, Qtype: dns.TypeA, Qclass: dns.ClassINET})
+			if !ok || zone != tc.zone {
+				t.Errorf("answered %v by zone %q, want zone %q", ok, zone, tc.zone)
+			}
+		})
+	}
+	if _, _, ok := NewLocal(l.zones[:2]).Answer(dns.Question{Name: "example.com.", Qtype: dns.TypeA, Qclass: dns.ClassINET}); ok {
+		t.Error("a name outside every local zone was answered")
 	}
 }
