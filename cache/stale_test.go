@@ -93,8 +93,8 @@ func TestSweepDropsWhatOutlivedTheStaleWindow(t *testing.T) {
 	for _, name := range []string{"a.example.com.", "b.example.com.", "c.example.com."} {
 		c.StoreAnswer(query(name, dns.TypeA), msg(t, dns.RcodeSuccess, []string{name + " 10 IN A 192.0.2.1"}), t0)
 	}
-	// A store two minutes later sweeps: the three are past their window.
-	storeA(t, c, "d.example.com.", 10, t0.Add(2*time.Minute))
+	// A store one sweep interval later sweeps: the three are past their window.
+	storeA(t, c, "d.example.com.", 10, t0.Add(sweepEvery))
 	s := c.Stats()
 	if s.Answers.Entries != 1 || s.Answers.Expired != 3 {
 		t.Errorf("answers %+v, want 1 entry and 3 expired", s.Answers)

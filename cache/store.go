@@ -81,9 +81,13 @@ const (
 )
 
 // Sweeps: a shard drops its expired entries at most this often, and
-// sooner, but at most every pressureSweepEvery, when it is full.
+// sooner, but at most every pressureSweepEvery, when it is full. A sweep
+// reads every entry of the shard, so the unpressed one is rare: until
+// the shard fills, expired entries cost only memory within the bounds.
+// (Every minute, it took a twentieth of the CPU of cold resolutions at
+// 7,000 a second.)
 const (
-	sweepEvery         = time.Minute
+	sweepEvery         = 5 * time.Minute
 	pressureSweepEvery = time.Second
 )
 

@@ -9,7 +9,7 @@ import (
 )
 
 // The fast path: a UDP query that the full path has answered before from
-// the cache (or by a walk that filled it) is answered again, while the
+// the cache is answered again, while the
 // answer's TTLs last, by replaying the packed reply with the query's ID,
 // RD bit and question case, and TTLs lowered by the time gone by
 // (server/internal/packet). It never unpacks a message, takes no
@@ -55,12 +55,13 @@ func (h *Handler) answerFast(pkt []byte, from netip.AddrPort, out []byte) (int, 
 
 // keepForReplay has the reply about to be sent through w stored for the
 // fast path, when w is the writer of a plain UDP query and the reply came
-// from the cache or a walk: neither stale (its EDE and TTLs are for one
-// client, once) nor made up by the handler (REFUSED, CHAOS, ANY, errors).
-// The writer stores it before sending it, so that a client asking again
-// once it has its answer finds it stored.
+// from the cache: not from a walk (most names resolved are asked once,
+// and storing costs a repacking; the second asking stores it), not stale
+// (its EDE and TTLs are for one client, once), not made up by the handler
+// (REFUSED, CHAOS, ANY, errors). The writer stores it before sending it,
+// so that a client asking again once it has its answer finds it stored.
 func (h *Handler) keepForReplay(w dns.ResponseWriter, cached string) {
-	if h.answers == nil || (cached != fromCache && cached != fromWalk) {
+	if h.answers == nil || cached != fromCache {
 		return
 	}
 	if uw, ok := w.(*udpWriter); ok && uw.plain {
