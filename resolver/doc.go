@@ -34,7 +34,11 @@
 // infrastructure cache's business (internal/selection); recent failures
 // are remembered in internal/failcache. Identical questions and upstream
 // queries in flight are shared (flight.go); QNAME minimisation is in
-// qmin.go; local, stub and forward zones in local.go.
+// qmin.go; local, stub and forward zones in local.go. The real Exchanger,
+// NetExchanger (exchange.go), asks over UDP from a fresh socket each time
+// (a new random port, RFC 5452) and falls back to TCP on truncation,
+// keeping TCP connections open for the next query to the same server
+// (internal/tcpconns, RFC 7766 section 6.2.1).
 //
 // A Tracer attached to the context with WithTracer receives one Event per
 // step of the walk; with debug logging on, the same events are logged.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/resolver/internal/tcpconns"
 )
 
 // Exchanger sends one query to one server and returns its reply. The
@@ -34,11 +37,16 @@ type Response struct {
 var ErrTimeout = errors.New("timeout")
 
 // NetExchanger is the real network: UDP first, then TCP when the UDP reply
-// is truncated (RFC 7766 section 5). Every exchange dials a fresh, connected
-// socket, so each query leaves from a new random source port (RFC 5452
-// section 9.2) and the kernel drops datagrams from any address but the one
-// asked. The zero value is ready to use and safe for concurrent use.
-type NetExchanger struct{}
+// is truncated (RFC 7766 section 5). Every UDP exchange dials a fresh,
+// connected socket, so each query leaves from a new random source port
+// (RFC 5452 section 9.2) and the kernel drops datagrams from any address
+// but the one asked. TCP connections are kept open between queries when
+// the resolver gave the exchanger a pool (RFC 7766 section 6.2.1); the
+// zero value dials one per query. The zero value is ready to use and safe
+// for concurrent use.
+type NetExchanger struct {
+	tcp *tcpconns.Pool // nil: a TCP connection per query
+}
 
 // Exchange implements Exchanger. A zero timeout means DefaultAttemptTimeout.
 func (e NetExchanger) Exchange(ctx context.Context, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (Response, error) {
@@ -52,8 +60,7 @@ func (e NetExchanger) Exchange(ctx context.Context, query *dns.Msg, server netip
 	if !reply.Truncated {
 		return Response{Msg: reply, RTT: rtt}, nil
 	}
-	// A TCP exchange costs a handshake more: allow it two round trips.
-	reply, rtt, err = e.once(ctx, "tcp", query, server, 2*timeout)
+	reply, rtt, err = e.overTCP(ctx, query, server, timeout)
 	if err != nil {
 		return Response{}, fmt.Errorf("after truncated UDP reply: %w", err)
 	}
@@ -69,12 +76,56 @@ func (e NetExchanger) once(ctx context.Context, network string, query *dns.Msg, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s %s: %w", network, server, classifyNetErr(ctx, err))
 	}
-	// Closing the socket is what unblocks a read when the caller gives up
-	// before the deadline.
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() }) // a second Close only reports "already closed"
-	defer stop()
 	defer conn.Close()
+	return exchangeOn(ctx, client, conn, query, server)
+}
 
+// overTCP exchanges query with server over TCP, on a connection kept from
+// an earlier exchange if the pool has one, else on a new one, which is
+// kept for the next exchange if this one completes. A kept connection
+// that fails (the server may have closed it while it was idle) is closed,
+// and the query is sent again on a new connection, within the same
+// deadline: a TCP exchange costs a handshake more than UDP, so it is
+// allowed two of the server's round trips.
+func (e NetExchanger) overTCP(ctx context.Context, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (*dns.Msg, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*timeout)
+	defer cancel()
+	client := &dns.Client{Net: "tcp"}
+	if kept := e.tcp.Get(server); kept != nil {
+		reply, rtt, err := exchangeOn(ctx, client, kept.Conn, query, server)
+		if err == nil {
+			e.tcp.Put(server, kept)
+			return reply, rtt, nil
+		}
+		_ = kept.Close() // in an unknown state: never reused
+		if ctx.Err() != nil || errors.Is(err, ErrBadReply) {
+			return nil, 0, err
+		}
+	}
+	conn, err := client.DialContext(ctx, server.String())
+	if err != nil {
+		return nil, 0, fmt.Errorf("tcp %s: %w", server, classifyNetErr(ctx, err))
+	}
+	reply, rtt, err := exchangeOn(ctx, client, conn, query, server)
+	if err != nil || e.tcp == nil {
+		_ = conn.Close() // the error, if any, is the exchange's
+		return reply, rtt, err
+	}
+	e.tcp.Put(server, tcpconns.Wrap(conn))
+	return reply, rtt, nil
+}
+
+// exchangeOn sends query to server on conn and reads the reply, within
+// ctx, and checks that it answers the query. It leaves conn open.
+func exchangeOn(ctx context.Context, client *dns.Client, conn *dns.Conn, query *dns.Msg, server netip.AddrPort) (*dns.Msg, time.Duration, error) {
+	network := "udp"
+	if _, ok := conn.Conn.(*net.TCPConn); ok {
+		network = "tcp"
+	}
+	// miekg/dns reads until the deadline it sets from ctx; a deadline
+	// set now also ends the read when ctx is cancelled earlier.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) }) // fails only on a closed conn
+	defer stop()
 	reply, rtt, err := client.ExchangeWithConnContext(ctx, query, conn)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s %s: %w", network, server, classifyNetErr(ctx, err))

@@ -6,15 +6,25 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/resolver/internal/tcpconns"
 )
 
 // startServer runs h on 127.0.0.1 over UDP and TCP on one free port and
 // stops it when the test ends.
 func startServer(t *testing.T, h dns.HandlerFunc) netip.AddrPort {
+	t.Helper()
+	return startServerWith(t, h, nil)
+}
+
+// startServerWith is startServer with the TCP listener passed through
+// wrap, when it is not nil.
+func startServerWith(t *testing.T, h dns.HandlerFunc, wrap func(net.Listener) net.Listener) netip.AddrPort {
 	t.Helper()
 	for range 20 {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -26,6 +36,9 @@ func startServer(t *testing.T, h dns.HandlerFunc) netip.AddrPort {
 		if err != nil {
 			pc.Close()
 			continue
+		}
+		if wrap != nil {
+			ln = wrap(ln)
 		}
 		for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
 			started := make(chan struct{})
@@ -213,5 +226,70 @@ func TestNetExchangerIgnoresRepliesFromOtherAddresses(t *testing.T) {
 	}
 	if got := resp.Msg.Answer[0].(*dns.A).A.String(); got != "127.0.0.7" {
 		t.Errorf("took the answer %s, want the real server's 127.0.0.7, not the forger's", got)
+	}
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
+}
+
+// TestNetExchangerReusesTCP: answers too large for UDP, asked of one
+// server one after another, travel over one TCP connection; when the
+// server has closed it while it was idle, the next query goes over a new
+// one and is answered all the same.
+func TestNetExchangerReusesTCP(t *testing.T) {
+	big := func(w dns.ResponseWriter, req *dns.Msg) {
+		reply := new(dns.Msg)
+		reply.SetReply(req)
+		reply.Truncated = true // over UDP: ask again over TCP
+		if _, udp := w.RemoteAddr().(*net.UDPAddr); !udp {
+			reply.Truncated = false
+			rr, _ := dns.NewRR(req.Question[0].Name + " 60 IN TXT \"over tcp\"")
+			reply.Answer = []dns.RR{rr}
+		}
+		_ = w.WriteMsg(reply)
+	}
+	counted := &countingListener{}
+	addr := startServerWith(t, big, func(ln net.Listener) net.Listener {
+		counted.Listener = ln
+		return counted
+	})
+
+	pool := tcpconns.New(tcpconns.Options{})
+	t.Cleanup(pool.Close)
+	e := NetExchanger{tcp: pool}
+	for i := range 3 {
+		resp, err := e.Exchange(t.Context(), query("big.test.", dns.TypeTXT), addr, 2*time.Second)
+		if err != nil || !resp.TCP || len(resp.Msg.Answer) != 1 {
+			t.Fatalf("exchange %d: %v, %+v", i, err, resp)
+		}
+	}
+	if n := counted.accepted.Load(); n != 1 {
+		t.Errorf("3 exchanges over TCP opened %d connections, want 1", n)
+	}
+
+	// The server closes the idle connection (as on its idle timeout).
+	kept := pool.Get(addr)
+	if kept == nil {
+		t.Fatal("no connection kept")
+	}
+	_ = kept.Close()
+	pool.Put(addr, kept) // given back closed, as if the server had closed it
+	resp, err := e.Exchange(t.Context(), query("big.test.", dns.TypeTXT), addr, 2*time.Second)
+	if err != nil || len(resp.Msg.Answer) != 1 {
+		t.Fatalf("after the kept connection was closed: %v, %+v", err, resp)
+	}
+	if n := counted.accepted.Load(); n != 2 {
+		t.Errorf("%d connections opened in all, want 2: one new after the kept one failed", n)
 	}
 }

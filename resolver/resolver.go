@@ -19,6 +19,7 @@ import (
 	"github.com/rootwalk/rootwalk/resolver/internal/cookies"
 	"github.com/rootwalk/rootwalk/resolver/internal/failcache"
 	"github.com/rootwalk/rootwalk/resolver/internal/selection"
+	"github.com/rootwalk/rootwalk/resolver/internal/tcpconns"
 	"github.com/rootwalk/rootwalk/resolver/internal/throttle"
 
 	"github.com/rootwalk/rootwalk/internal/histogram"
@@ -52,6 +53,7 @@ type Resolver struct {
 	throttle *throttle.Throttle
 	// cookies are the DNS cookies of the servers asked (RFC 7873).
 	cookies *cookies.Jar
+	tcp     *tcpconns.Pool // the TCP connections NetExchanger keeps; nil with another Exchanger
 
 	flights  singleflight.Group // identical client questions in flight
 	asks     singleflight.Group // identical upstream queries in flight
@@ -121,7 +123,8 @@ func New(opts Options) (*Resolver, error) {
 		return nil, fmt.Errorf("new resolver: %w", err)
 	}
 	if r.exch == nil {
-		r.exch = NetExchanger{}
+		r.tcp = tcpconns.New(tcpconns.Options{})
+		r.exch = NetExchanger{tcp: r.tcp}
 	}
 	if r.clock == nil {
 		r.clock = systemClock{}
@@ -164,6 +167,7 @@ func (r *Resolver) Close() {
 	r.closeMu.Unlock()
 	r.stopAll()
 	r.inflight.Wait()
+	r.tcp.Close()
 }
 
 // spawn runs f on a goroutine that Close stops (through the context it
