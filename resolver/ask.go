@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/miekg/dns"
@@ -108,7 +109,7 @@ func (w *walk) askShared(ctx context.Context, zone, server string, to netip.Addr
 		return outcome{}, errOutOfQueries
 	}
 	w.sent++
-	key := fmt.Sprintf("%s|%s|%s|%d|%d|%t|%t", to, zone, canonical(q.Name), q.Qtype, q.Qclass, w.plain, w.recursive)
+	key := askKey(to, zone, q, w.plain, w.recursive)
 	ch := make(chan singleflight.Result, 1)
 	started := w.r.spawn(ch, func(base context.Context) {
 		v, err, shared := w.r.asks.Do(key, func() (any, error) {
@@ -136,6 +137,29 @@ func (w *walk) askShared(ctx context.Context, zone, server string, to netip.Addr
 		}
 		return out, nil
 	}
+}
+
+// askKey names an upstream query for sharing: the server, the zone
+// asked, the question, and how it is asked. It is built by hand, not
+// with fmt: every upstream query needs one.
+func askKey(to netip.AddrPort, zone string, q dns.Question, plain, recursive bool) string {
+	b := make([]byte, 0, 64+len(zone)+len(q.Name))
+	b = to.AppendTo(b)
+	b = append(append(append(b, '|'), zone...), '|')
+	b = append(append(b, canonical(q.Name)...), '|')
+	b = strconv.AppendUint(b, uint64(q.Qtype), 10)
+	b = append(b, '|')
+	b = strconv.AppendUint(b, uint64(q.Qclass), 10)
+	b = append(append(b, '|'), boolByte(plain), boolByte(recursive))
+	return string(b)
+}
+
+// boolByte is 1 or 0, as a key's byte.
+func boolByte(v bool) byte {
+	if v {
+		return '1'
+	}
+	return '0'
 }
 
 // errCaseNotEchoed is a reply whose question was not in the case sent.

@@ -231,15 +231,23 @@ func newTestResolver(t testing.TB, net Exchanger, c Cache) *Resolver {
 // (server order, query IDs) follow seed.
 func newSeededResolver(t testing.TB, net Exchanger, c Cache, seed uint64) *Resolver {
 	t.Helper()
-	r, err := New(Options{
+	return newResolverWith(t, net, c, func(o *Options) { o.Rand = rand.NewPCG(seed, seed) })
+}
+
+// newResolverWith is newTestResolver with its options changed by edit.
+func newResolverWith(t testing.TB, net Exchanger, c Cache, edit func(*Options)) *Resolver {
+	t.Helper()
+	o := Options{
 		Hints:        testHints,
 		UpstreamPort: 53,
 		Exchanger:    net,
 		Cache:        c,
 		Clock:        dnstest.NewClock(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)),
-		Rand:         rand.NewPCG(seed, seed),
+		Rand:         rand.NewPCG(1, 1),
 		Timeout:      5 * time.Second,
-	})
+	}
+	edit(&o)
+	r, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ type Resolver struct {
 	// waited for by Close.
 	base     context.Context
 	stopAll  context.CancelFunc
-	closeMu  sync.Mutex
+	closeMu  sync.RWMutex // spawns share it; Close takes it alone
 	closed   bool
 	inflight sync.WaitGroup
 
@@ -176,8 +176,8 @@ func (r *Resolver) Close() {
 // instead of taking the process down with it. done may be nil when
 // nobody waits.
 func (r *Resolver) spawn(done chan<- singleflight.Result, f func(ctx context.Context)) bool {
-	r.closeMu.Lock()
-	defer r.closeMu.Unlock()
+	r.closeMu.RLock()
+	defer r.closeMu.RUnlock()
 	if r.closed {
 		return false
 	}
