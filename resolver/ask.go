@@ -10,8 +10,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/rootwalk/rootwalk/resolver/internal/selection"
 )
 
@@ -96,10 +94,11 @@ func (w *walk) classify(reply *dns.Msg, q dns.Question, zone string) outcome {
 
 // askShared is ask, with identical queries in flight to the same server
 // (from other clients' walks, or their glueless sub-resolutions) sharing
-// one exchange. The shared exchange runs on its own deadline, so a walk
-// that gives up cannot cancel it for the others; each walk waits on its
-// own ctx and counts the query against its own budget. A traced walk, or
-// one with a cache of its own, asks by itself so that it sees every step.
+// one exchange (askflight.go). The shared exchange runs on its own
+// deadline, so a walk that gives up cannot cancel it for the others; each
+// walk that waits does so on its own ctx, and counts the query against its
+// own budget. A traced walk, or one with a cache of its own, asks by
+// itself so that it sees every step.
 func (w *walk) askShared(ctx context.Context, zone, server string, to netip.AddrPort, q dns.Question) (outcome, error) {
 	if w.tracing() || w.privateCache {
 		out, _, err := w.ask(ctx, zone, server, to, q)
@@ -110,33 +109,11 @@ func (w *walk) askShared(ctx context.Context, zone, server string, to netip.Addr
 	}
 	w.sent++
 	key := askKey(to, zone, q, w.plain, w.recursive)
-	ch := make(chan singleflight.Result, 1)
-	started := w.r.spawn(ch, func(base context.Context) {
-		v, err, shared := w.r.asks.Do(key, func() (any, error) {
-			ctx, cancel := context.WithTimeout(base, 2*selection.MaxRTO)
-			defer cancel()
-			one := &walk{r: w.r, cache: w.cache, plain: w.plain, recursive: w.recursive} // a walk of one question, for budget and quirks
-			out, _, err := one.ask(ctx, zone, server, to, q)
-			return out, err
-		})
-		ch <- singleflight.Result{Val: v, Err: err, Shared: shared}
+	return w.r.askFlights.do(ctx, key, func(ctx context.Context) (outcome, error) {
+		one := &walk{r: w.r, cache: w.cache, plain: w.plain, recursive: w.recursive} // a walk of one question, for budget and quirks
+		out, _, err := one.ask(ctx, zone, server, to, q)
+		return out, err
 	})
-	if !started {
-		return outcome{}, ErrClosed
-	}
-	select {
-	case <-ctx.Done():
-		return outcome{}, ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			return outcome{}, r.Err
-		}
-		out := r.Val.(outcome)
-		if r.Shared && out.msg != nil {
-			out.msg = out.msg.Copy()
-		}
-		return out, nil
-	}
 }
 
 // askKey names an upstream query for sharing: the server, the zone

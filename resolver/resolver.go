@@ -55,9 +55,9 @@ type Resolver struct {
 	cookies *cookies.Jar
 	tcp     *tcpconns.Pool // the TCP connections NetExchanger keeps; nil with another Exchanger
 
-	flights  singleflight.Group // identical client questions in flight
-	asks     singleflight.Group // identical upstream queries in flight
-	failures *failcache.Cache
+	flights    singleflight.Group // identical client questions in flight
+	askFlights askFlights         // identical upstream queries in flight
+	failures   *failcache.Cache
 
 	// Shared work runs on goroutines of the resolver's own, stopped and
 	// waited for by Close.
