@@ -53,7 +53,7 @@ func (e NetExchanger) Exchange(ctx context.Context, query *dns.Msg, server netip
 	if timeout <= 0 {
 		timeout = DefaultAttemptTimeout
 	}
-	reply, rtt, err := e.once(ctx, "udp", query, server, timeout)
+	reply, rtt, err := e.overUDP(ctx, query, server, timeout)
 	if err != nil {
 		return Response{}, err
 	}
@@ -78,6 +78,55 @@ func (e NetExchanger) once(ctx context.Context, network string, query *dns.Msg, 
 	}
 	defer conn.Close()
 	return exchangeOn(ctx, client, conn, query, server)
+}
+
+// overUDP exchanges query with server over UDP, from a socket of its
+// own, within timeout.
+func (e NetExchanger) overUDP(ctx context.Context, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (*dns.Msg, time.Duration, error) {
+	f, ok, err := dialUDP(server)
+	if !ok {
+		return e.once(ctx, "udp", query, server, timeout)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("udp %s: %w", server, err)
+	}
+	defer func() { _ = f.Close() }() // a socket read from, never written to after: nothing to lose
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline() // set just above
+	if err := f.SetDeadline(deadline); err != nil {
+		return nil, 0, fmt.Errorf("udp %s: %w", server, err)
+	}
+	// A deadline in the past ends the wait when the caller gives up.
+	stop := context.AfterFunc(ctx, func() { _ = f.SetDeadline(time.Unix(1, 0)) }) // fails only once closed
+	defer stop()
+	out, err := query.Pack()
+	if err != nil {
+		return nil, 0, fmt.Errorf("udp %s: pack query: %w", server, err)
+	}
+	start := time.Now()
+	if _, err := f.Write(out); err != nil {
+		return nil, 0, fmt.Errorf("udp %s: %w", server, classifyNetErr(ctx, err))
+	}
+	buf := make([]byte, ednsBufferSize)
+	for {
+		n, err := f.Read(buf)
+		if err != nil {
+			return nil, 0, fmt.Errorf("udp %s: %w", server, classifyNetErr(ctx, err))
+		}
+		rtt := time.Since(start)
+		reply := new(dns.Msg)
+		if err := reply.Unpack(buf[:n]); err != nil {
+			return nil, 0, fmt.Errorf("udp %s: %w: %w", server, ErrBadReply, err)
+		}
+		if reply.Id != query.Id {
+			continue // a late reply to an earlier query, or a guess: keep waiting
+		}
+		if err := checkReply(query, reply); err != nil {
+			return nil, 0, fmt.Errorf("udp %s: %w", server, err)
+		}
+		return reply, rtt, nil
+	}
 }
 
 // overTCP exchanges query with server over TCP, on a connection kept from
@@ -139,6 +188,10 @@ func exchangeOn(ctx context.Context, client *dns.Client, conn *dns.Conn, query *
 // classifyNetErr turns the ways a socket reports "no answer in time" into
 // ErrTimeout, keeping the original error too.
 func classifyNetErr(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The caller gave up: no fault of the server's.
+		return fmt.Errorf("%w: %w", context.Canceled, err)
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
