@@ -65,11 +65,20 @@ func (s *udpServer) read(c *net.UDPConn) {
 	out := make([]byte, ednsBufferSize)
 	for {
 		n, err := r.read()
-		if err != nil {
-			if !s.closing.Load() {
-				s.log.Error("serving UDP stopped", "addr", c.LocalAddr().String(), "err", err)
-			}
+		switch {
+		case err == nil:
+		case s.closing.Load() || errors.Is(err, net.ErrClosed):
 			return
+		case errors.Is(err, errReaderBroken):
+			s.log.Error("serving UDP stopped", "addr", c.LocalAddr().String(), "err", err)
+			return
+		default:
+			// A failed read (out of memory, say) loses what it would
+			// have read, as a full socket buffer would; the reader goes
+			// on, after a pause so that a lasting failure is no busy loop.
+			s.log.Warn("reading UDP failed", "addr", c.LocalAddr().String(), "err", err)
+			time.Sleep(readRetryPause)
+			continue
 		}
 		for i := range n {
 			pkt, from := r.datagram(i)
@@ -87,6 +96,12 @@ func (s *udpServer) read(c *net.UDPConn) {
 		}
 	}
 }
+
+// errReaderBroken is the error of a socket that cannot be read at all.
+var errReaderBroken = errors.New("UDP socket unusable")
+
+// readRetryPause is how long a reader waits after a failed read.
+const readRetryPause = 10 * time.Millisecond
 
 // answerFast is the fast path with a net under it: a panic is counted
 // and the datagram goes to the full path, whose own recover answers it.

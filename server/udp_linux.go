@@ -44,7 +44,8 @@ type batchReader struct {
 	queued  int // replies waiting for flush
 	sent    int // of those, sent so far
 
-	err            error
+	err            error                 // of the last system call
+	setupErr       error                 // the socket could not be used at all
 	readFn, sendFn func(fd uintptr) bool // made once: a method value allocates
 }
 
@@ -52,7 +53,7 @@ func newBatchReader(c *net.UDPConn) *batchReader {
 	r := &batchReader{}
 	var err error
 	if r.raw, err = c.SyscallConn(); err != nil {
-		r.err = fmt.Errorf("raw socket: %w", err)
+		r.setupErr = fmt.Errorf("%w: %w", errReaderBroken, err)
 	}
 	for i := range udpBatch {
 		r.inIov[i] = unix.Iovec{Base: &r.inBuf[i][0]}
@@ -72,9 +73,10 @@ func newBatchReader(c *net.UDPConn) *batchReader {
 
 // read waits for at least one datagram and returns how many it read.
 func (r *batchReader) read() (int, error) {
-	if r.err != nil {
-		return 0, r.err
+	if r.setupErr != nil {
+		return 0, r.setupErr
 	}
+	r.err = nil
 	for i := range udpBatch {
 		r.in[i].hdr.Namelen = uint32(unsafe.Sizeof(r.inName[i]))
 	}
