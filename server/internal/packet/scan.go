@@ -77,7 +77,8 @@ func newEntry(q *Query, reply []byte, now time.Time) (*entry, error) {
 // the time, or become unreadable. miekg/dns points only at names it has
 // written, so in its packing every byte Answer rewrites is an ID, a flag,
 // a TTL or a letter of the question, and nothing else. The full path packs
-// with miekg/dns too, so its replies come out the same.
+// with miekg/dns too, so its replies come out the same. The re-packed
+// reply is unpacked once more, since the round trip is not always exact.
 func repack(reply []byte) ([]byte, error) {
 	m := new(dns.Msg)
 	if err := m.Unpack(reply); err != nil {
@@ -87,6 +88,12 @@ func repack(reply []byte) ([]byte, error) {
 	packed, err := m.Pack()
 	if err != nil {
 		return nil, fmt.Errorf("re-pack reply: %w: %w", errMalformed, err)
+	}
+	// miekg/dns does not always read back what it wrote: an SOA with
+	// empty RDATA unpacks as zeros and packs as 20 bytes its own Unpack
+	// rejects. What clients could not read is not stored.
+	if err := new(dns.Msg).Unpack(packed); err != nil {
+		return nil, fmt.Errorf("re-packed reply does not unpack: %w: %w", errMalformed, err)
 	}
 	return packed, nil
 }
