@@ -9,14 +9,7 @@ import (
 // and identity settings as TestBadValues does the others: one bad value,
 // one line naming key, value and source.
 func TestPolicyBadValues(t *testing.T) {
-	tests := []struct {
-		name      string
-		args      []string
-		env       []string
-		wantKey   string
-		wantValue string
-		wantIn    string
-	}{
+	checkBadValues(t, []badValue{
 		{name: "acl.action unknown", args: []string{"--acl-action", "ignore"}, wantKey: keyACLAction, wantValue: "ignore", wantIn: "refuse or drop"},
 		{name: "acl.action empty", env: []string{"ROOTWALK_ACL_ACTION="}, wantKey: keyACLAction, wantValue: "", wantIn: "refuse or drop"},
 		{name: "ratelimit.action unknown", env: []string{"ROOTWALK_RATELIMIT_ACTION=tarpit"}, wantKey: keyRateAction, wantValue: "tarpit", wantIn: "refuse or drop"},
@@ -39,33 +32,11 @@ func TestPolicyBadValues(t *testing.T) {
 		{name: "tcp.idle_timeout too short", args: []string{"--tcp-idle-timeout", "10ms"}, wantKey: keyTCPIdle, wantValue: "10ms", wantIn: "at least 100ms"},
 		{name: "tcp.max_connections negative", env: []string{"ROOTWALK_TCP_MAX_CONNECTIONS=-1"}, wantKey: keyTCPConns, wantValue: "-1", wantIn: "from 0 to 1000000"},
 		{name: "server.identity too long", env: []string{"ROOTWALK_SERVER_IDENTITY=" + strings.Repeat("x", 256)}, wantKey: keyIdentity, wantValue: strings.Repeat("x", 256), wantIn: "at most 255 bytes"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := loadErr(t, load{args: tc.args, env: tc.env})
-			if n := len(errLines(err)); n != 1 {
-				t.Fatalf("got %d lines, want 1:\n%v", n, err)
-			}
-			source := ""
-			if len(tc.args) > 0 {
-				source = tc.args[0]
-			} else {
-				source, _, _ = strings.Cut(tc.env[0], "=")
-			}
-			wantFieldError(t, err, tc.wantKey, tc.wantValue, source)
-			if fe := fieldErrors(err); !strings.Contains(fe[0].Want, tc.wantIn) {
-				t.Errorf("got want %q, want it to contain %q", fe[0].Want, tc.wantIn)
-			}
-		})
-	}
+	})
 }
 
 func TestPolicyGoodValues(t *testing.T) {
-	tests := []struct {
-		name  string
-		l     load
-		check func(*Config) (got, want any)
-	}{
+	checkGoodValues(t, []goodValue{
 		{
 			name:  "acl.action drop",
 			l:     load{args: []string{"--acl-action", "drop"}},
@@ -142,13 +113,5 @@ func TestPolicyGoodValues(t *testing.T) {
 			l:     load{yaml: "server:\n  identity: " + strings.Repeat("y", 255) + "\n"},
 			check: func(c *Config) (any, any) { return c.Server.Identity, strings.Repeat("y", 255) },
 		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, want := tc.check(mustLoad(t, tc.l))
-			if got != want {
-				t.Errorf("got %+v, want %+v", got, want)
-			}
-		})
-	}
+	})
 }

@@ -13,14 +13,7 @@ import (
 // TestBadValues checks one bad value per case: Load fails with one line,
 // a *FieldError naming the key, the value and the source.
 func TestBadValues(t *testing.T) {
-	tests := []struct {
-		name      string
-		args      []string
-		env       []string
-		wantKey   string
-		wantValue string
-		wantIn    string // a piece of the Want text
-	}{
+	checkBadValues(t, []badValue{
 		{name: "listen not an address", args: []string{"--listen", "abc"}, wantKey: keyListen, wantValue: "abc", wantIn: "IP:PORT"},
 		{name: "listen without port", args: []string{"--listen", "127.0.0.1"}, wantKey: keyListen, wantValue: "127.0.0.1", wantIn: "IP:PORT"},
 		{name: "listen port 0", args: []string{"--listen", "127.0.0.1:0"}, wantKey: keyListen, wantValue: "127.0.0.1:0", wantIn: "IP:PORT"},
@@ -74,33 +67,11 @@ func TestBadValues(t *testing.T) {
 		{name: "log.level number", env: []string{"ROOTWALK_LOG_LEVEL=4"}, wantKey: keyLogLevel, wantValue: "4", wantIn: "debug, info, warn or error"},
 		{name: "log.format unknown", args: []string{"--log-format", "xml"}, wantKey: keyLogFormat, wantValue: "xml", wantIn: "text or json"},
 		{name: "log.format empty", env: []string{"ROOTWALK_LOG_FORMAT="}, wantKey: keyLogFormat, wantValue: "", wantIn: "text or json"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			err := loadErr(t, load{args: tc.args, env: tc.env})
-			if n := len(errLines(err)); n != 1 {
-				t.Fatalf("got %d lines, want 1:\n%v", n, err)
-			}
-			source := ""
-			if len(tc.args) > 0 {
-				source = tc.args[0]
-			} else {
-				source, _, _ = strings.Cut(tc.env[0], "=")
-			}
-			wantFieldError(t, err, tc.wantKey, tc.wantValue, source)
-			if fe := fieldErrors(err); !strings.Contains(fe[0].Want, tc.wantIn) {
-				t.Errorf("got want %q, want it to contain %q", fe[0].Want, tc.wantIn)
-			}
-		})
-	}
+	})
 }
 
 func TestGoodValues(t *testing.T) {
-	tests := []struct {
-		name  string
-		l     load
-		check func(*Config) (got, want any)
-	}{
+	checkGoodValues(t, []goodValue{
 		{
 			name:  "listen IPv6",
 			l:     load{args: []string{"--listen", "[::1]:5353"}},
@@ -328,12 +299,61 @@ func TestGoodValues(t *testing.T) {
 			l:     load{yaml: "Cache:\n  Size: 9\n"},
 			check: func(c *Config) (any, any) { return c.Cache.Size, 9 },
 		},
+	})
+}
+
+// badValue is a setting given one bad value, by flag or environment, and
+// the field error it must make: key, value, and a piece of the Want text.
+type badValue struct {
+	name      string
+	args      []string
+	env       []string
+	wantKey   string
+	wantValue string
+	wantIn    string // a piece of the Want text
+}
+
+// checkBadValues loads each case and checks that it fails with one line,
+// the field error naming key, value and source (the flag, or the
+// environment variable).
+func checkBadValues(t *testing.T, tests []badValue) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := loadErr(t, load{args: tc.args, env: tc.env})
+			if n := len(errLines(err)); n != 1 {
+				t.Fatalf("got %d lines, want 1:\n%v", n, err)
+			}
+			source := ""
+			if len(tc.args) > 0 {
+				source = tc.args[0]
+			} else {
+				source, _, _ = strings.Cut(tc.env[0], "=")
+			}
+			wantFieldError(t, err, tc.wantKey, tc.wantValue, source)
+			if fe := fieldErrors(err); !strings.Contains(fe[0].Want, tc.wantIn) {
+				t.Errorf("got want %q, want it to contain %q", fe[0].Want, tc.wantIn)
+			}
+		})
 	}
+}
+
+// goodValue is a load that must succeed, and what check reads from the
+// Config it gives, beside what it must be.
+type goodValue struct {
+	name  string
+	l     load
+	check func(*Config) (got, want any)
+}
+
+// checkGoodValues loads each case and compares what check returns.
+func checkGoodValues(t *testing.T, tests []goodValue) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, want := tc.check(mustLoad(t, tc.l))
 			if got != want {
-				t.Errorf("got %v, want %v", got, want)
+				t.Errorf("got %+v, want %+v", got, want)
 			}
 		})
 	}

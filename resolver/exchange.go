@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -167,10 +166,7 @@ func (e NetExchanger) overTCP(ctx context.Context, query *dns.Msg, server netip.
 // exchangeOn sends query to server on conn and reads the reply, within
 // ctx, and checks that it answers the query. It leaves conn open.
 func exchangeOn(ctx context.Context, client *dns.Client, conn *dns.Conn, query *dns.Msg, server netip.AddrPort) (*dns.Msg, time.Duration, error) {
-	network := "udp"
-	if _, ok := conn.Conn.(*net.TCPConn); ok {
-		network = "tcp"
-	}
+	network := client.Net
 	// miekg/dns reads until the deadline it sets from ctx; a deadline
 	// set now also ends the read when ctx is cancelled earlier.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) }) // fails only on a closed conn

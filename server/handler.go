@@ -69,10 +69,11 @@ type HandlerOptions struct {
 	// nil: cookies are ignored.
 	Cookies *dnscookie.Server
 	// ReplayEntries bounds the replies kept for the fast path, which
-	// answers repeated UDP questions from them (replay.go); 0:
-	// DefaultReplayEntries; negative: no fast path.
+	// answers repeated UDP questions from them (replay.go); 0: the
+	// store's default, 100,000; negative: no fast path.
 	ReplayEntries int
-	// ReplayBytes bounds their bytes; 0: DefaultReplayBytes.
+	// ReplayBytes bounds their bytes; 0 or negative: the store's
+	// default, 64 MiB.
 	ReplayBytes   int64
 	ClientTimeout time.Duration // 0: DefaultClientTimeout
 	Metrics       *Metrics      // nil: counted where nobody reads it
@@ -96,12 +97,6 @@ type Handler struct {
 	cookies   *dnscookie.Server
 	answers   *packet.Store // replies kept for the fast path; nil: none
 }
-
-// Defaults of HandlerOptions.
-const (
-	DefaultReplayEntries       = 100_000
-	DefaultReplayBytes   int64 = 64 << 20
-)
 
 // NewHandler returns a Handler, or an error if opts are out of range.
 func NewHandler(opts HandlerOptions) (*Handler, error) {
@@ -132,15 +127,8 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 	}
 	h.metrics.maxRecursions.Store(h.recursion.max)
 	if opts.ReplayEntries >= 0 {
-		entries, bytes := opts.ReplayEntries, opts.ReplayBytes
-		if entries == 0 {
-			entries = DefaultReplayEntries
-		}
-		if bytes <= 0 {
-			bytes = DefaultReplayBytes
-		}
 		var err error
-		if h.answers, err = packet.NewStore(packet.Options{MaxEntries: entries, MaxBytes: bytes}); err != nil {
+		if h.answers, err = packet.NewStore(packet.Options{MaxEntries: opts.ReplayEntries, MaxBytes: max(opts.ReplayBytes, 0)}); err != nil {
 			return nil, fmt.Errorf("new handler: %w", err)
 		}
 	}

@@ -269,8 +269,7 @@ func bindUDP(lc net.ListenConfig, addr netip.AddrPort, n int) ([]*net.UDPConn, e
 		}
 		c := pc.(*net.UDPConn) // what ListenPacket returns for "udp"
 		conns = append(conns, c)
-		addr = c.LocalAddr().(*net.UDPAddr).AddrPort()
-		addr = netip.AddrPortFrom(addr.Addr().WithZone(""), addr.Port())
+		addr = netip.AddrPortFrom(addr.Addr(), uint16(c.LocalAddr().(*net.UDPAddr).Port)) // the port the first chose
 	}
 	return conns, nil
 }

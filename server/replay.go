@@ -65,7 +65,7 @@ func (h *Handler) keepForReplay(w dns.ResponseWriter, cached string) {
 		return
 	}
 	if uw, ok := w.(*udpWriter); ok && uw.plain {
-		uw.keep, uw.now = h.answers, h.clock.Now
+		uw.keep, uw.clock = h.answers, h.clock
 	}
 }
 

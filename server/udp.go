@@ -120,7 +120,7 @@ func (s *udpServer) answerFast(pkt []byte, from netip.AddrPort, out []byte) (n i
 // query gets no reply.
 func (s *udpServer) serveFull(c *net.UDPConn, pkt []byte, from netip.AddrPort) {
 	defer s.inflight.Done()
-	w := &udpWriter{c: c, to: from}
+	w := &udpWriter{c: c, to: from, remote: net.UDPAddrFromAddrPort(from)}
 	defer func() {
 		if p := recover(); p != nil {
 			s.recordPanic("udp", w.RemoteAddr(), p)
@@ -175,22 +175,23 @@ func (s *udpServer) shutdown(ctx context.Context) error {
 // udpWriter is the dns.ResponseWriter of one query on the full path. The
 // handler may ask it to store the reply for the fast path (keep).
 type udpWriter struct {
-	c  *net.UDPConn
-	to netip.AddrPort
+	c      *net.UDPConn
+	to     netip.AddrPort
+	remote *net.UDPAddr // to, as RemoteAddr gives it: made once, asked for several times a query
 	// query is the query as the fast path reads it, valid when plain:
 	// the kind of query whose reply may be replayed.
 	query packet.Query
 	plain bool
-	// keep, when set, stores the reply before it is sent, at now().
-	keep *packet.Store
-	now  func() time.Time
+	// keep, when set, stores the reply before it is sent, at clock.Now().
+	keep  *packet.Store
+	clock Clock
 }
 
 // LocalAddr implements dns.ResponseWriter.
 func (w *udpWriter) LocalAddr() net.Addr { return w.c.LocalAddr() }
 
 // RemoteAddr implements dns.ResponseWriter.
-func (w *udpWriter) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(w.to) }
+func (w *udpWriter) RemoteAddr() net.Addr { return w.remote }
 
 // WriteMsg implements dns.ResponseWriter.
 func (w *udpWriter) WriteMsg(m *dns.Msg) error {
@@ -199,7 +200,7 @@ func (w *udpWriter) WriteMsg(m *dns.Msg) error {
 		return fmt.Errorf("pack reply: %w", err)
 	}
 	if w.keep != nil {
-		w.keep.Put(&w.query, b, w.now())
+		w.keep.Put(&w.query, b, w.clock.Now())
 	}
 	_, err = w.Write(b)
 	return err
