@@ -23,6 +23,7 @@ import (
 	"github.com/rootwalk/rootwalk/resolver/internal/throttle"
 
 	"github.com/rootwalk/rootwalk/internal/histogram"
+	"github.com/rootwalk/rootwalk/internal/workers"
 )
 
 // Resolver resolves questions by iteration. It is safe for concurrent use.
@@ -59,8 +60,10 @@ type Resolver struct {
 	askFlights askFlights         // identical upstream queries in flight
 	failures   *failcache.Cache
 
-	// Shared work runs on goroutines of the resolver's own, stopped and
-	// waited for by Close.
+	// Shared work runs on goroutines of the resolver's own (from workers,
+	// which keep the stacks the walk grows), stopped and waited for by
+	// Close.
+	workers  *workers.Pool
 	base     context.Context
 	stopAll  context.CancelFunc
 	closeMu  sync.RWMutex // spawns share it; Close takes it alone
@@ -79,6 +82,10 @@ type Resolver struct {
 	}
 }
 
+// idleWorkers is how many of the resolver's goroutines wait for work, at
+// most.
+const idleWorkers = 512
+
 type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
@@ -92,6 +99,7 @@ func New(opts Options) (*Resolver, error) {
 		return nil, errors.New("new resolver: no upstream port")
 	}
 	r := &Resolver{
+		workers: workers.New(idleWorkers),
 		hints:   opts.Hints,
 		port:    opts.UpstreamPort,
 		ipv6:    opts.IPv6,
@@ -167,6 +175,7 @@ func (r *Resolver) Close() {
 	r.closeMu.Unlock()
 	r.stopAll()
 	r.inflight.Wait()
+	r.workers.Close()
 	r.tcp.Close()
 }
 
@@ -181,7 +190,9 @@ func (r *Resolver) spawn(done chan<- singleflight.Result, f func(ctx context.Con
 	if r.closed {
 		return false
 	}
-	r.inflight.Go(func() {
+	r.inflight.Add(1)
+	r.workers.Go(func() {
+		defer r.inflight.Done()
 		defer func() {
 			if p := recover(); p != nil {
 				r.log.Error("panic in a shared resolution", "err", fmt.Sprint(p), "stack", string(debug.Stack()))

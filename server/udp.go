@@ -14,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/internal/workers"
 	"github.com/rootwalk/rootwalk/server/internal/packet"
 )
 
@@ -31,7 +32,8 @@ type fastAnswerer interface {
 // the same address with SO_REUSEPORT, one reading goroutine each, so the
 // kernel spreads clients over the cores. Each datagram is first offered to
 // the fast path, on the reading goroutine; what that cannot answer is
-// copied and served on a goroutine of its own, as miekg/dns does.
+// copied and served on a goroutine of the workers pool, whose goroutines
+// keep the stacks that the full path grows.
 type udpServer struct {
 	conns       []*net.UDPConn
 	h           dns.Handler
@@ -41,11 +43,16 @@ type udpServer struct {
 
 	readers  sync.WaitGroup // the reading goroutines
 	inflight sync.WaitGroup // the queries on the full path
+	workers  *workers.Pool  // the goroutines that serve them
 	closing  atomic.Bool
 }
 
+// idleWorkers is how many goroutines wait for full-path queries, at most,
+// per server: enough for a burst of cold names between two reads.
+const idleWorkers = 512
+
 func newUDPServer(conns []*net.UDPConn, h dns.Handler, log *slog.Logger, recordPanic func(string, net.Addr, any)) *udpServer {
-	s := &udpServer{conns: conns, h: h, log: log, recordPanic: recordPanic}
+	s := &udpServer{conns: conns, h: h, log: log, recordPanic: recordPanic, workers: workers.New(idleWorkers)}
 	if f, ok := h.(fastAnswerer); ok {
 		s.fast = f
 	}
@@ -89,7 +96,8 @@ func (s *udpServer) read(c *net.UDPConn) {
 				}
 			}
 			s.inflight.Add(1)
-			go s.serveFull(c, slices.Clone(pkt), from)
+			q := slices.Clone(pkt)
+			s.workers.Go(func() { s.serveFull(c, q, from) })
 		}
 		if err := r.flush(); err != nil && !s.closing.Load() {
 			s.log.Debug("write replies", "addr", c.LocalAddr().String(), "err", err)
@@ -155,6 +163,7 @@ func (s *udpServer) shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.inflight.Wait()
+		s.workers.Close()
 		close(done)
 	}()
 	select {

@@ -16,6 +16,7 @@ import (
 	"github.com/rootwalk/rootwalk/cache"
 	"github.com/rootwalk/rootwalk/config"
 	"github.com/rootwalk/rootwalk/internal/dnscookie"
+	"github.com/rootwalk/rootwalk/internal/heapfloor"
 	"github.com/rootwalk/rootwalk/resolver"
 	"github.com/rootwalk/rootwalk/server"
 	"github.com/rootwalk/rootwalk/zones"
@@ -73,6 +74,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	if cfg.Cache.File != "" {
 		loadCacheFile(c, cfg.Cache.File, log)
 	}
+	// The heap may grow to the cache's budget before the garbage
+	// collector runs, rather than collecting each time a small heap
+	// doubles (unless GOGC is set).
+	heapfloor.Set(uint64(cfg.Cache.Memory))
 	opts, err := resolverOptions(cfg, lab, c, log)
 	if err != nil {
 		return err
