@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -79,6 +80,10 @@ func (e NetExchanger) once(ctx context.Context, network string, query *dns.Msg, 
 	return exchangeOn(ctx, client, conn, query, server)
 }
 
+// exchangeBuffers hold a UDP exchange's packed query and its reply: the
+// message unpacked from a reply copies what it keeps.
+var exchangeBuffers = sync.Pool{New: func() any { return new([2 * ednsBufferSize]byte) }}
+
 // overUDP exchanges query with server over UDP, from a socket of its
 // own, within timeout.
 func (e NetExchanger) overUDP(ctx context.Context, query *dns.Msg, server netip.AddrPort, timeout time.Duration) (*dns.Msg, time.Duration, error) {
@@ -90,16 +95,21 @@ func (e NetExchanger) overUDP(ctx context.Context, query *dns.Msg, server netip.
 		return nil, 0, fmt.Errorf("udp %s: %w", server, err)
 	}
 	defer func() { _ = f.Close() }() // a socket read from, never written to after: nothing to lose
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	deadline, _ := ctx.Deadline() // set just above
+	// The socket's own deadline is the timeout (or ctx's deadline, if
+	// sooner), with no context of its own: a timer fewer per query.
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	if err := f.SetDeadline(deadline); err != nil {
 		return nil, 0, fmt.Errorf("udp %s: %w", server, err)
 	}
 	// A deadline in the past ends the wait when the caller gives up.
 	stop := context.AfterFunc(ctx, func() { _ = f.SetDeadline(time.Unix(1, 0)) }) // fails only once closed
 	defer stop()
-	out, err := query.Pack()
+	bufs := exchangeBuffers.Get().(*[2 * ednsBufferSize]byte)
+	defer exchangeBuffers.Put(bufs)
+	out, err := query.PackBuffer(bufs[:ednsBufferSize])
 	if err != nil {
 		return nil, 0, fmt.Errorf("udp %s: pack query: %w", server, err)
 	}
@@ -107,7 +117,7 @@ func (e NetExchanger) overUDP(ctx context.Context, query *dns.Msg, server netip.
 	if _, err := f.Write(out); err != nil {
 		return nil, 0, fmt.Errorf("udp %s: %w", server, classifyNetErr(ctx, err))
 	}
-	buf := make([]byte, ednsBufferSize)
+	buf := bufs[ednsBufferSize:] // as long as the replies we ask for
 	for {
 		n, err := f.Read(buf)
 		if err != nil {
