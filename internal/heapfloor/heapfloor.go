@@ -23,6 +23,11 @@ import (
 // defaultPercent is GOGC's default, what the floor never goes below.
 const defaultPercent = 100
 
+// minHeap is the runtime's minimum heap goal at GOGC=100 (heapMinimum in
+// runtime/mgcpacer.go): the heap GOGC is relative to before the first
+// collection.
+const minHeap = 4 << 20
+
 // maxPercent bounds GOGC when the live heap is tiny against the floor.
 const maxPercent = 1_000_000
 
@@ -86,9 +91,9 @@ func adjust() {
 // the heap reaches floor bytes, with live bytes live, or twice live if
 // that is more.
 func PercentFor(live, floor uint64) int {
-	if live == 0 {
-		live = 1 << 20 // before any collection: a guess, small
-	}
+	// Before the first collection, and for a heap that small, the runtime
+	// aims at its minimum heap, 4 MiB, times GOGC/100.
+	live = max(live, minHeap)
 	if floor <= 2*live {
 		return defaultPercent
 	}

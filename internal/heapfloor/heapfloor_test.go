@@ -18,8 +18,9 @@ func TestPercentFor(t *testing.T) {
 		{"floor below twice the live heap", 10 * mib, 15 * mib, 100},
 		{"floor exactly twice", 10 * mib, 20 * mib, 100},
 		{"floor far above", 10 * mib, 1000 * mib, 9900},
-		{"no collection yet", 0, 129 * mib, 12800},
-		{"tiny live heap", 1, 1 << 40, maxPercent},
+		{"no collection yet", 0, 128 * mib, 3100},
+		{"tiny live heap", 1, 128 * mib, 3100},
+		{"floor of a terabyte", 4 * mib, 1 << 40, maxPercent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := PercentFor(tc.live, tc.floor); got != tc.want {
