@@ -20,6 +20,7 @@ type Pool struct {
 	quit    chan struct{}
 	stop    sync.Once
 	idle    atomic.Int64
+	started atomic.Int64 // goroutines started, ever
 	maxIdle int64
 	running sync.WaitGroup
 }
@@ -41,6 +42,7 @@ func (p *Pool) Go(f func()) {
 	case p.tasks <- f:
 	default:
 		p.running.Add(1)
+		p.started.Add(1)
 		go p.work(f)
 	}
 }
