@@ -1,18 +1,29 @@
 #!/bin/bash
-# compare.sh: the CPU per cold answer of Unbound, of the floor forwarder in
-# both modes and of rootwalk, on the same lab and under the same dnsperf
-# load, runs alternating. Run from the repository's root, as root (the lab
-# takes port 53, since Unbound's glue carries no port):
+# compare.sh: Unbound, rootwalk and the floor program in both of its modes
+# on the same lab, under the same dnsperf load, runs alternating. Run from
+# the repository's root, as root (the lab takes port 53, since Unbound's
+# glue carries no port):
 #
-#   integration/bench/floor/compare.sh        # ROUNDS=3 DUR=5 by default
+#   integration/bench/floor/compare.sh              # cold: CPU per answer
+#   SCENARIO=paced integration/bench/floor/compare.sh  # latency percentiles
 #
-# Every name asked is new (*.wild.example.com), so each answer takes one
-# upstream exchange with the example.com authority. Needs dnsperf, dig
-# and unbound. Only loopback addresses are used.
+# cold (ROUNDS=3 DUR=5 by default): every name asked is new
+# (*.wild.example.com), so each answer takes one upstream exchange with the
+# example.com authority; the floor forwards it. paced (ROUNDS=3 DUR=10
+# RATE=65000): ten cached lab questions at a fixed rate, dnsperf -v; the
+# floor answers each query itself (-echo), the least a server can do.
+# Needs dnsperf, dig and unbound. Only loopback addresses are used.
 set -eu
-DUR=${DUR:-5}
+SCENARIO=${SCENARIO:-cold}
+case $SCENARIO in
+cold) DUR=${DUR:-5} ;;
+paced) DUR=${DUR:-10}; RATE=${RATE:-65000} ;;
+*) echo "SCENARIO is cold or paced" >&2; exit 2 ;;
+esac
 ROUNDS=${ROUNDS:-3}
 WHO=${WHO:-unbound floor-netpoll floor-epoll rootwalk}
+echo_flag=""
+[ "$SCENARIO" = paced ] && echo_flag=-echo
 dir=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
@@ -48,8 +59,8 @@ remote-control:
 CONF
 unbound=$(command -v unbound || echo /usr/sbin/unbound)
 "$unbound" -d -c "$dir/unbound.conf" 2> "$dir/unbound.err" & ub=$!; pids+=($ub)
-GOMAXPROCS=2 "$dir/floor" -listen 127.0.0.1:5599 -upstream 127.53.2.1:53 -mode netpoll -threads 2 > /dev/null & fn=$!; pids+=($fn)
-GOMAXPROCS=2 "$dir/floor" -listen 127.0.0.1:5598 -upstream 127.53.2.1:53 -mode epoll -threads 2 > /dev/null & fe=$!; pids+=($fe)
+GOMAXPROCS=2 "$dir/floor" -listen 127.0.0.1:5599 -upstream 127.53.2.1:53 -mode netpoll -threads 2 $echo_flag > /dev/null & fn=$!; pids+=($fn)
+GOMAXPROCS=2 "$dir/floor" -listen 127.0.0.1:5598 -upstream 127.53.2.1:53 -mode epoll -threads 2 $echo_flag > /dev/null & fe=$!; pids+=($fe)
 GOMAXPROCS=2 "$dir/rootwalk" serve --root-hints "$dir/lab.root" --upstream-port 53 --listen 127.0.0.1:5499 \
 	--admin-listen "" --upstream-max-qps-per-server 0 --log-level warn --ratelimit-qps 0 --ipv6=false \
 	--cache-size 4000000 --cache-memory 1536MiB > "$dir/rootwalk.log" 2>&1 & rw=$!; pids+=($rw)
@@ -58,20 +69,44 @@ for port in 5699 5599 5598 5499; do
 	dig +short +tries=3 @127.0.0.1 -p $port k0.wild.example.com A > /dev/null
 done
 
+printf '%s\n' "www.example.com A" "www.example.com AAAA" "mail.example.com A" "example.com MX" \
+	"www.example.net A" "www.example.org A" "example.com NS" "example.org NS" "www.sub.example.com A" \
+	"example.net NS" > "$dir/warm.txt"
+for port in 5699 5499; do
+	for _ in 1 2 3; do dnsperf -s 127.0.0.1 -p $port -d "$dir/warm.txt" -n 1 > /dev/null 2>&1; done
+done
+
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() { # name port pid
-	python3 -c "
+	local t0 t1 answers
+	if [ "$SCENARIO" = cold ]; then
+		python3 -c "
 import random
 with open('$dir/q.txt', 'w') as f:
     for i in range(400000): f.write('k%d-%d.wild.example.com A\n' % (random.randint(0, 1 << 30), i))
 "
-	local t0 t1 qps
-	t0=$(cpu "$3")
-	dnsperf -s 127.0.0.1 -p "$2" -d "$dir/q.txt" -c 8 -q 100 -n 1 -l "$DUR" > "$dir/dnsperf.txt" 2>&1
+		t0=$(cpu "$3")
+		dnsperf -s 127.0.0.1 -p "$2" -d "$dir/q.txt" -c 8 -q 100 -n 1 -l "$DUR" > "$dir/dnsperf.txt" 2>&1
+	else
+		t0=$(cpu "$3")
+		dnsperf -s 127.0.0.1 -p "$2" -d "$dir/warm.txt" -c 8 -q 200 -Q "$RATE" -l "$DUR" -v > "$dir/dnsperf.txt" 2>&1
+	fi
 	t1=$(cpu "$3")
-	qps=$(awk '/Queries per second/{print $4}' "$dir/dnsperf.txt")
+	answers=$(awk '/Queries completed/{print $3}' "$dir/dnsperf.txt")
 	# clock ticks are 10 ms: CPU us per answer = ticks * 10000 / answers
-	echo "$1 qps=$qps cpu_us=$(python3 -c "print(round(($t1 - $t0) * 10000 / ($qps * $DUR), 1))")"
+	printf '%s qps=%s cpu_us=%s' "$1" "$(awk '/Queries per second/{print $4}' "$dir/dnsperf.txt")" \
+		"$(python3 -c "print(round(($t1 - $t0) * 10000 / $answers, 1))")"
+	if [ "$SCENARIO" = paced ]; then
+		# nearest-rank percentiles of the latencies dnsperf -v prints
+		python3 - "$dir/dnsperf.txt" <<'PY'
+import re, sys
+lat = sorted(float(m.group(1)) * 1000 for m in (re.match(r'^> \S+ .* ([0-9.]+)$', l.strip()) for l in open(sys.argv[1])) if m)
+n = len(lat)
+print(" " + " ".join("%s=%.3f" % (k, lat[min(n - 1, int(n * q))]) for k, q in (("p50", .5), ("p90", .9), ("p99", .99))) if n else " none")
+PY
+	else
+		echo
+	fi
 }
 for _ in $(seq "$ROUNDS"); do
 	for w in $WHO; do
@@ -87,9 +122,13 @@ python3 - "$dir/results.txt" <<'PY'
 import collections, re, statistics, sys
 runs = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    m = re.match(r'(\S+) qps=(\S+) cpu_us=(\S+)', line)
+    m = re.match(r'(\S+) qps=(\S+) cpu_us=(\S+)(?: p50=(\S+) p90=(\S+) p99=(\S+))?', line)
     if m:
-        runs[m.group(1)].append((float(m.group(2)), float(m.group(3))))
+        runs[m.group(1)].append([float(x) for x in m.groups()[1:] if x is not None])
 for name, v in runs.items():
-    print(f"{name:14s} median QPS {statistics.median(q for q, _ in v):8.0f}   median CPU per answer {statistics.median(c for _, c in v):6.1f} us   ({len(v)} runs)")
+    med = [statistics.median(r[i] for r in v) for i in range(len(v[0]))]
+    line = f"{name:14s} median QPS {med[0]:8.0f}   CPU per answer {med[1]:6.1f} us"
+    if len(med) > 2:
+        line += f"   p50 {med[2]:.3f}  p90 {med[3]:.3f}  p99 {med[4]:.3f} ms"
+    print(line + f"   ({len(v)} runs)")
 PY

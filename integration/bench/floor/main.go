@@ -9,8 +9,11 @@
 // rootwalk's CPU per answer is the DNS work. Mode netpoll is the ordinary
 // Go way (a goroutine per query, sockets in the netpoller); mode epoll has
 // a locked OS thread per socket with its own epoll loop, as Unbound does.
-// compare.sh runs both beside Unbound and rootwalk on the same lab, under
-// the same dnsperf load, and prints the CPU each spends per answer.
+// With -echo it asks no upstream and answers each query itself, the floor
+// of the warm path. compare.sh runs both modes beside Unbound and rootwalk
+// on the same lab, under the same dnsperf load, and prints the CPU each
+// spends per answer (cold names) or its latency percentiles (paced, with
+// -echo).
 //
 // It only talks to 127.0.0.0/8.
 package main
@@ -42,10 +45,26 @@ const (
 
 var answered atomic.Uint64
 
+// echo makes each query answered at once on the reading goroutine or
+// thread, with its own bytes and the QR bit set: a reply with no records,
+// which dnsperf counts like any other. It is the floor of the warm path,
+// whose latency the paced scenario measures.
+var echo bool
+
+// echoReply turns the query in b into its reply, in place.
+func echoReply(b []byte) bool {
+	if len(b) < 12 {
+		return false
+	}
+	b[2] |= 0x80
+	return true
+}
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:5599", "listen address (loopback)")
 	upstream := flag.String("upstream", "127.53.2.1:10353", "upstream address (loopback)")
 	mode := flag.String("mode", "netpoll", "netpoll or epoll")
+	flag.BoolVar(&echo, "echo", false, "answer each query at once (its bytes with QR set), asking no upstream: the warm path's floor")
 	threads := flag.Int("threads", 2, "number of SO_REUSEPORT listening sockets")
 	flag.Parse()
 
@@ -130,6 +149,14 @@ func readLoop(conn *net.UDPConn, up unix.SockaddrInet4) {
 			continue
 		}
 		if !client.Addr().Unmap().IsLoopback() {
+			continue
+		}
+		if echo {
+			if echoReply(buf[:n]) {
+				if _, err := conn.WriteToUDPAddrPort(buf[:n], client); err == nil {
+					answered.Add(1)
+				}
+			}
 			continue
 		}
 		q := append([]byte(nil), buf[:n]...)
@@ -224,6 +251,12 @@ func epollLoop(lfd int, up unix.SockaddrInet4) {
 					}
 					sa, ok := from.(*unix.SockaddrInet4)
 					if !ok || sa.Addr[0] != 127 {
+						continue
+					}
+					if echo {
+						if echoReply(buf[:n]) && unix.Sendto(lfd, buf[:n], 0, sa) == nil {
+							answered.Add(1)
+						}
 						continue
 					}
 					ufd, err := dialUpstream(up)
