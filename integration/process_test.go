@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 // process is a program started by a test, stopped with SIGTERM when the
@@ -120,27 +121,6 @@ func (p *process) exited(d time.Duration) bool {
 	}
 }
 
-// freeAddr returns 127.0.0.1 with a port that was free for UDP and TCP a
-// moment ago.
-func freeAddr(t *testing.T) netip.AddrPort {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-		ln, err := net.Listen("tcp", addr.String())
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return netip.AddrPort{}
-}
-
 // labPort draws a port for a lab started by the binary; the binary fails
 // to start if it is taken, and the caller tries another.
 func labPort() int { return 20000 + rand.IntN(12000) }
@@ -165,7 +145,7 @@ func startServeBinary(t *testing.T, bin string, args func(labPort int) []string)
 	t.Helper()
 	var lastLog string
 	for range 5 {
-		s := served{addr: freeAddr(t), admin: freeAddr(t)}
+		s := served{addr: dnstest.FreeAddr(t), admin: dnstest.FreeAddr(t)}
 		all := append([]string{"serve", "--listen", s.addr.String(), "--admin", s.admin.String()}, args(labPort())...)
 		s.p = startProcess(t, true, bin, all...)
 		if ok := waitPrimed(s.p, 30*time.Second); ok {

@@ -55,7 +55,7 @@ func startUnbound(t *testing.T, unbound string, lab *zones.Lab) (netip.AddrPort,
 	if err := os.WriteFile(hints, []byte(lab.Hints()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := dnstest.FreeAddr(t)
 	conf := filepath.Join(dir, "unbound.conf")
 	text := fmt.Sprintf(unboundConf, addr.Port(), hints, dir, filepath.Join(dir, "unbound.pid"))
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -133,27 +131,6 @@ func clockTick(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("getconf CLK_TCK printed %q: want a positive number", out)
 	}
 	return time.Second / time.Duration(hz), nil
-}
-
-// freeAddr returns 127.0.0.1 with a port that was free for UDP and TCP a
-// moment ago.
-func freeAddr(t *testing.T) netip.AddrPort {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
-		}
-		addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-		ln, err := net.Listen("tcp", addr.String())
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return addr
-		}
-	}
-	t.Fatal("find a free port: 20 UDP ports were taken over TCP")
-	return netip.AddrPort{}
 }
 
 // childEnv returns this process's environment without any ROOTWALK_

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 // startTimeout bounds how long a resolver may take to answer its first
@@ -42,7 +44,7 @@ var rootwalkFlags = []string{
 // with GOMAXPROCS set to cores, and returns once it answers.
 func startRootwalk(t *testing.T, bin, hints string, cores int) *resolver {
 	t.Helper()
-	r := &resolver{name: "rootwalk", addr: freeAddr(t)}
+	r := &resolver{name: "rootwalk", addr: dnstest.FreeAddr(t)}
 	args := append([]string{"serve",
 		"--root-hints", hints,
 		"--upstream-port", "53",
@@ -97,7 +99,7 @@ remote-control:
 // hints with a thread per core, and returns once it answers.
 func startUnbound(t *testing.T, tools tools, hints string, cores int) *resolver {
 	t.Helper()
-	r := &resolver{name: "Unbound", addr: freeAddr(t)}
+	r := &resolver{name: "Unbound", addr: dnstest.FreeAddr(t)}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "unbound.conf")
 	text := fmt.Sprintf(unboundConf, r.addr.Addr(), r.addr.Port(), cores, cacheMiB/3, cacheMiB-cacheMiB/3, hints, dir)

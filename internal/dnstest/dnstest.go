@@ -1,7 +1,8 @@
 // Package dnstest holds what the tests of several packages need: records
 // from zone-format strings, comparable renderings of record sets, a clock
 // moved by hand, and a ResponseWriter that records what a handler writes
-// (in the manner of coredns's plugin/pkg/dnstest). Only tests import it.
+// (in the manner of coredns's plugin/pkg/dnstest), and free loopback
+// ports for servers a test starts. Only tests import it.
 package dnstest
 
 import (
@@ -152,3 +153,25 @@ func (r *Recorder) TsigTimersOnly(bool) {}
 
 // Hijack implements dns.ResponseWriter.
 func (r *Recorder) Hijack() {}
+
+// FreeAddr returns 127.0.0.1 with a port that was free for UDP and TCP a
+// moment ago, for a server started by the test (another process may
+// still take it).
+func FreeAddr(t testing.TB) netip.AddrPort {
+	t.Helper()
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("find a free port: %v", err)
+		}
+		addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+		ln, err := net.Listen("tcp", addr.String())
+		_ = pc.Close()
+		if err == nil {
+			_ = ln.Close()
+			return addr
+		}
+	}
+	t.Fatal("find a free port: 20 UDP ports were taken over TCP")
+	return netip.AddrPort{}
+}

@@ -34,7 +34,7 @@ const maxPercent = 1_000_000
 var (
 	floor   atomic.Uint64
 	started sync.Once
-	percent atomic.Int64 // the GOGC last set, for tests and Percent
+	percent atomic.Int64 // the GOGC last set: adjust sets it only when it changes
 )
 
 // Set makes floor bytes the heap size below which the collector does not
