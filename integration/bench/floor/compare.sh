@@ -12,6 +12,10 @@
 # example.com authority; the floor forwards it. paced (ROUNDS=3 DUR=10
 # RATE=65000): ten cached lab questions at a fixed rate, dnsperf -v; the
 # floor answers each query itself (-echo), the least a server can do.
+# Each run prints QPS and CPU per answer, split into user and system time
+# (from /proc), and for rootwalk the garbage collector's CPU per answer
+# (from GODEBUG=gctrace=1); the servers are long-lived, so rootwalk's
+# cache grows from one cold run to the next.
 # Needs dnsperf, dig and unbound. Only loopback addresses are used.
 set -eu
 SCENARIO=${SCENARIO:-cold}
@@ -61,7 +65,7 @@ unbound=$(command -v unbound || echo /usr/sbin/unbound)
 "$unbound" -d -c "$dir/unbound.conf" 2> "$dir/unbound.err" & ub=$!; pids+=($ub)
 GOMAXPROCS=2 "$dir/floor" -listen 127.0.0.1:5599 -upstream 127.53.2.1:53 -mode netpoll -threads 2 $echo_flag > /dev/null & fn=$!; pids+=($fn)
 GOMAXPROCS=2 "$dir/floor" -listen 127.0.0.1:5598 -upstream 127.53.2.1:53 -mode epoll -threads 2 $echo_flag > /dev/null & fe=$!; pids+=($fe)
-GOMAXPROCS=2 "$dir/rootwalk" serve --root-hints "$dir/lab.root" --upstream-port 53 --listen 127.0.0.1:5499 \
+GOMAXPROCS=2 GODEBUG=gctrace=1 "$dir/rootwalk" serve --root-hints "$dir/lab.root" --upstream-port 53 --listen 127.0.0.1:5499 \
 	--admin-listen "" --upstream-max-qps-per-server 0 --log-level warn --ratelimit-qps 0 --ipv6=false \
 	--cache-size 4000000 --cache-memory 1536MiB > "$dir/rootwalk.log" 2>&1 & rw=$!; pids+=($rw)
 sleep 2
@@ -76,9 +80,16 @@ for port in 5699 5499; do
 	for _ in 1 2 3; do dnsperf -s 127.0.0.1 -p $port -d "$dir/warm.txt" -n 1 > /dev/null 2>&1; done
 done
 
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# user and system CPU of a process, in clock ticks
+cpu() { awk '{print $14, $15}' "/proc/$1/stat"; }
+# gccpu FILE FROM: the CPU milliseconds of the collections gctrace logged
+# in FILE after its line FROM (the sum of the five "ms cpu" figures)
+gccpu() {
+	tail -n +"$(($2 + 1))" "$1" | awk '/^gc [0-9]/ { split($0, p, "clock, "); split(p[2], c, " "); n = split(c[1], f, "[+/]"); for (i = 1; i <= n; i++) t += f[i] } END { print t + 0 }'
+}
 run() { # name port pid
-	local t0 t1 answers
+	local t0 t1 answers gc0
+	gc0=$(wc -l < "$dir/rootwalk.log")
 	if [ "$SCENARIO" = cold ]; then
 		python3 -c "
 import random
@@ -94,8 +105,13 @@ with open('$dir/q.txt', 'w') as f:
 	t1=$(cpu "$3")
 	answers=$(awk '/Queries completed/{print $3}' "$dir/dnsperf.txt")
 	# clock ticks are 10 ms: CPU us per answer = ticks * 10000 / answers
-	printf '%s qps=%s cpu_us=%s' "$1" "$(awk '/Queries per second/{print $4}' "$dir/dnsperf.txt")" \
-		"$(python3 -c "print(round(($t1 - $t0) * 10000 / $answers, 1))")"
+	printf '%s qps=%s %s' "$1" "$(awk '/Queries per second/{print $4}' "$dir/dnsperf.txt")" \
+		"$(python3 -c "u0, s0, u1, s1 = map(int, '$t0 $t1'.split()); n = $answers
+print('cpu_us=%.1f user_us=%.1f sys_us=%.1f' % ((u1 + s1 - u0 - s0) * 1e4 / n, (u1 - u0) * 1e4 / n, (s1 - s0) * 1e4 / n))")"
+	if [ "$1" = rootwalk ]; then
+		# the garbage collector's share: rootwalk runs with GODEBUG=gctrace=1
+		printf ' gc_us=%s' "$(python3 -c "print(round($(gccpu "$dir/rootwalk.log" "$gc0") * 1000 / $answers, 1))")"
+	fi
 	if [ "$SCENARIO" = paced ]; then
 		# nearest-rank percentiles of the latencies dnsperf -v prints
 		python3 - "$dir/dnsperf.txt" <<'PY'
@@ -122,13 +138,14 @@ python3 - "$dir/results.txt" <<'PY'
 import collections, re, statistics, sys
 runs = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    m = re.match(r'(\S+) qps=(\S+) cpu_us=(\S+)(?: p50=(\S+) p90=(\S+) p99=(\S+))?', line)
+    m = re.match(r'(\S+) qps=(\S+) cpu_us=(\S+) user_us=(\S+) sys_us=(\S+) ?(?:gc_us=(\S+))?(?: p50=(\S+) p90=(\S+) p99=(\S+))?', line)
     if m:
-        runs[m.group(1)].append([float(x) for x in m.groups()[1:] if x is not None])
+        runs[m.group(1)].append([float(x) if x is not None else -1 for x in m.groups()[1:]])
 for name, v in runs.items():
     med = [statistics.median(r[i] for r in v) for i in range(len(v[0]))]
-    line = f"{name:14s} median QPS {med[0]:8.0f}   CPU per answer {med[1]:6.1f} us"
-    if len(med) > 2:
-        line += f"   p50 {med[2]:.3f}  p90 {med[3]:.3f}  p99 {med[4]:.3f} ms"
+    line = f"{name:14s} median QPS {med[0]:8.0f}   CPU per answer {med[1]:6.1f} us (user {med[2]:.1f}, system {med[3]:.1f}"
+    line += f", GC {med[4]:.1f})" if med[4] >= 0 else ")"
+    if med[5] >= 0:
+        line += f"   p50 {med[5]:.3f}  p90 {med[6]:.3f}  p99 {med[7]:.3f} ms"
     print(line + f"   ({len(v)} runs)")
 PY
