@@ -12,7 +12,8 @@
 // single table in settings.go declares each setting's key, default and
 // help text; flag registration, the environment names, the defaults given
 // to viper and the error messages all come from it. A few flags differ from
-// the rule or have aliases, kept forever: --lab for lab.enabled, and --admin
+// the rule or have aliases, kept forever: --lab for lab.enabled,
+// --anchor-out for lab.anchor_out (the name issue 8 gives it), and --admin
 // for --admin-listen.
 //
 // # Data flow

@@ -19,6 +19,7 @@ const (
 	keyLabEnabled   = "lab.enabled"
 	keyLabPort      = "lab.port"
 	keyLabLoss      = "lab.loss"
+	keyLabAnchorOut = "lab.anchor_out"
 	keyAdminListen  = "admin.listen"
 	keyAdminToken   = "admin.token"
 	keyCacheSize    = "cache.size"
@@ -161,6 +162,12 @@ var settings = []setting{
 		key:   keyLabLoss,
 		def:   0.0,
 		usage: "have every lab server drop a `SHARE` of its UDP queries (0.05: every 20th), as a lossy network would",
+	},
+	{
+		key:   keyLabAnchorOut,
+		def:   "",
+		usage: "rootwalk lab: write the lab's trust anchor (its root's DS records) to `FILE` instead of printing it after the hints",
+		flag:  "anchor-out",
 	},
 	{
 		key:     keyAdminListen,

@@ -41,7 +41,7 @@ func TestTableMatchesDecoder(t *testing.T) {
 // TestSpellings checks the three spellings of every setting against
 // DESIGN.md's rule, and that no two settings share one.
 func TestSpellings(t *testing.T) {
-	exceptions := map[string]string{keyLabEnabled: "lab"}
+	exceptions := map[string]string{keyLabEnabled: "lab", keyLabAnchorOut: "anchor-out"}
 	flags := map[string]string{}
 	envs := map[string]string{}
 	for i := range settings {
@@ -94,6 +94,7 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "lab", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LAB_ENABLED"},
 		{flag: "lab-port", wantDefault: "10053", wantType: "int", wantInUsage: "ROOTWALK_LAB_PORT"},
 		{flag: "lab-loss", wantDefault: "0", wantType: "float64", wantInUsage: "ROOTWALK_LAB_LOSS"},
+		{flag: "anchor-out", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_LAB_ANCHOR_OUT"},
 		{flag: "admin-listen", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_LISTEN"},
 		{flag: "admin", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "alias of --admin-listen"},
 		{flag: "admin-token", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_TOKEN"},

@@ -101,6 +101,9 @@ type Lab struct {
 	Port uint16
 	// Loss is the share of UDP queries every lab server drops, 0 to 0.5.
 	Loss float64
+	// AnchorOut is the file rootwalk lab writes the lab's trust anchor
+	// to; empty prints it after the root hints.
+	AnchorOut string
 }
 
 // Admin is the admin.* settings.

@@ -80,9 +80,10 @@ type rawUpstream struct {
 // rawLab, rawAdmin, rawCache, rawACL and rawLog are the sections of
 // rawConfig.
 type rawLab struct {
-	Enabled any `mapstructure:"enabled"`
-	Port    any `mapstructure:"port"`
-	Loss    any `mapstructure:"loss"`
+	Enabled   any `mapstructure:"enabled"`
+	Port      any `mapstructure:"port"`
+	Loss      any `mapstructure:"loss"`
+	AnchorOut any `mapstructure:"anchor_out"`
 }
 
 type rawAdmin struct {
@@ -146,6 +147,7 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	labPort, labPortOK := b.port(keyLabPort, raw.Lab.Port)
 	cfg.Lab.Port = labPort
 	cfg.Lab.Loss = b.floatIn(keyLabLoss, raw.Lab.Loss, 0.5, "a share from 0 to 0.5, such as 0.05")
+	cfg.Lab.AnchorOut = b.str(keyLabAnchorOut, raw.Lab.AnchorOut)
 	cfg.Admin.Listen = b.optionalAddrPort(keyAdminListen, raw.Admin.Listen, wantAdminListen)
 	cfg.Admin.Token = b.str(keyAdminToken, raw.Admin.Token)
 	cfg.Cache.Size = b.cacheSize(raw.Cache.Size)

@@ -18,8 +18,9 @@ import (
 )
 
 // unboundConf configures Unbound for the lab: its own files only, no
-// chroot, no privilege drop, no trust anchor (no validation), permission
-// to ask 127/8 servers, and the lab's root hints.
+// chroot, no privilege drop, permission to ask 127/8 servers, and the
+// lab's root hints; its modules and trust anchor (or none: no validation)
+// come last.
 const unboundConf = `server:
 	verbosity: 1
 	interface: 127.0.0.1
@@ -33,7 +34,8 @@ const unboundConf = `server:
 	pidfile: "%s"
 	logfile: ""
 	use-syslog: no
-	module-config: "iterator"
+	module-config: "%s"
+	%s
 	access-control: 127.0.0.0/8 allow
 	num-threads: 1
 	# Unbound answers 127.in-addr.arpa. itself (RFC 6303); the lab serves
@@ -48,16 +50,29 @@ remote-control:
 
 // startUnbound runs Unbound, configured by unboundConf, against lab and
 // returns where it answers once it has started; the test's end stops it.
-func startUnbound(t *testing.T, unbound string, lab *zones.Lab) (netip.AddrPort, *process) {
+// With validate, Unbound validates DNSSEC from the lab's trust anchor.
+func startUnbound(t *testing.T, unbound string, lab *zones.Lab, validate bool) (netip.AddrPort, *process) {
 	t.Helper()
 	dir := t.TempDir()
 	hints := filepath.Join(dir, "lab.root")
 	if err := os.WriteFile(hints, []byte(lab.Hints()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	modules, anchorLine := "iterator", ""
+	if validate {
+		anchor, err := zones.LabAnchor()
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, "lab.anchor")
+		if err := os.WriteFile(file, []byte(anchor), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		modules, anchorLine = "validator iterator", fmt.Sprintf("trust-anchor-file: %q", file)
+	}
 	addr := dnstest.FreeAddr(t)
 	conf := filepath.Join(dir, "unbound.conf")
-	text := fmt.Sprintf(unboundConf, addr.Port(), hints, dir, filepath.Join(dir, "unbound.pid"))
+	text := fmt.Sprintf(unboundConf, addr.Port(), hints, dir, filepath.Join(dir, "unbound.pid"), modules, anchorLine)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +97,7 @@ func TestUnboundAgrees(t *testing.T) {
 		t.Skip("the lab needs port 53, which needs root")
 	}
 	lab := startLab(t, 53)
-	ubAddr, _ := startUnbound(t, unbound, lab)
+	ubAddr, _ := startUnbound(t, unbound, lab, false)
 
 	rw := startStack(t, lab)
 	for _, c := range labCases {
@@ -129,7 +144,7 @@ func TestUpstreamQueriesPerColdResolution(t *testing.T) {
 	}
 
 	before := lab.Queries()
-	ubAddr, ub := startUnbound(t, unbound, lab)
+	ubAddr, ub := startUnbound(t, unbound, lab, false)
 	for _, c := range cases {
 		askFull(t, ubAddr, c.qname, c.qtype)
 	}

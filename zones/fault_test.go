@@ -115,8 +115,8 @@ func TestHandlerFaults(t *testing.T) {
 		},
 		{
 			name: "nocase with EDNS keeps the OPT", serves: exampleServes, fault: FaultNoCase,
-			req: withEDNS(query("wWw.example.com.", dns.TypeA), 1232, true, 0), question: "www.example.com.",
-			aa: true, answer: []string{wwwExampleA}, opt: wantOPT{present: true, do: true},
+			req: withEDNS(query("wWw.example.com.", dns.TypeA), 1232, false, 0), question: "www.example.com.",
+			aa: true, answer: []string{wwwExampleA}, opt: wantOPT{present: true},
 		},
 		{
 			name: "nocase leaves a lower-case question alone", serves: exampleServes, fault: FaultNoCase,

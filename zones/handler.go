@@ -270,7 +270,7 @@ func (h *Handler) reply(req *dns.Msg, client netip.Addr, overUDP bool) (*dns.Msg
 	case h.fault == FaultNoAA:
 		notAuthoritative(m)
 	default:
-		if z := h.answer(m, req.Question[0]); z != nil {
+		if z := h.answer(m, req.Question[0], opt != nil && opt.Do()); z != nil {
 			zone = z.origin
 			h.tamper(m, z)
 		}
@@ -302,8 +302,9 @@ func (h *Handler) reply(req *dns.Msg, client netip.Addr, overUDP bool) (*dns.Msg
 }
 
 // answer fills m from the zone that serves q and returns the zone, or sets
-// REFUSED and returns nil when no zone does.
-func (h *Handler) answer(m *dns.Msg, q dns.Question) *Zone {
+// REFUSED and returns nil when no zone does. With do (the query's DNSSEC
+// OK bit), a signed zone adds its signatures and proofs.
+func (h *Handler) answer(m *dns.Msg, q dns.Question, do bool) *Zone {
 	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
 		m.Rcode = dns.RcodeRefused
 		return nil
@@ -317,7 +318,11 @@ func (h *Handler) answer(m *dns.Msg, q dns.Question) *Zone {
 		m.Rcode = dns.RcodeRefused
 		return nil
 	}
-	r := z.Lookup(q.Name, q.Qtype)
+	lookup := z.Lookup
+	if do {
+		lookup = z.LookupDNSSEC
+	}
+	r := lookup(q.Name, q.Qtype)
 	if h.fault == FaultENTNXDOMAIN {
 		emptyNonTerminalNXDOMAIN(z, q.Name, &r)
 	}

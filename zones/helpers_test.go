@@ -55,8 +55,29 @@ func checkSection(t *testing.T, section string, got []dns.RR, want ...string) {
 	}
 }
 
-// labZonesOnce parses the embedded lab once for all tests; Zones are immutable.
-var labZonesOnce = sync.OnceValues(LabZones)
+// labZonesOnce is the lab as served, signed (LabZones makes it once per
+// process); labParsedOnce the lab's master files as parsed, unsigned, for
+// the tests of plain lookups. Zones are immutable.
+var (
+	labZonesOnce  = sync.OnceValues(LabZones)
+	labParsedOnce = sync.OnceValues(parseLabZones)
+)
+
+// labParsedZone returns the lab zone with the given origin, unsigned.
+func labParsedZone(t *testing.T, origin string) *Zone {
+	t.Helper()
+	zones, err := labParsedOnce()
+	if err != nil {
+		t.Fatalf("parse the lab: %v", err)
+	}
+	for _, z := range zones {
+		if z.Origin() == origin {
+			return z
+		}
+	}
+	t.Fatalf("no lab zone %s", origin)
+	return nil
+}
 
 // labZoneSet returns the parsed lab zones.
 func labZoneSet(t *testing.T) []*Zone {

@@ -135,9 +135,35 @@ type Lab struct {
 	log     *slog.Logger
 }
 
-// LabZones parses the lab's embedded master files, sorted by origin. Each
-// file lab/<zone>.zone holds the zone <zone>. (root.zone the root).
+// LabZones returns the lab's zones as the lab serves them, sorted by
+// origin: parsed from the embedded master files (lab/<zone>.zone holds the
+// zone <zone>., root.zone the root), and signed as labsign.go says. They
+// are made once per process.
 func LabZones() ([]*Zone, error) {
+	l, err := labOnce()
+	if err != nil {
+		return nil, err
+	}
+	return l.zones, nil
+}
+
+// LabAnchor returns the lab's trust anchor: the DS records of its root's
+// key-signing key, in master-file form, one per line.
+func LabAnchor() (string, error) {
+	l, err := labOnce()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, ds := range l.anchor {
+		b.WriteString(ds.String())
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}
+
+// parseLabZones parses the lab's embedded master files, sorted by origin.
+func parseLabZones() ([]*Zone, error) {
 	files, err := fs.Glob(labFiles, "lab/*.zone")
 	if err != nil {
 		return nil, fmt.Errorf("list lab zones: %w", err)

@@ -200,6 +200,12 @@ func TestLabPlan(t *testing.T) {
 		"127.53.2.39": "none poison-ttl.org.",
 		"127.53.2.41": "bad-cookie cookie-strict.com.",
 		"127.53.2.40": "forge poison-race.org. from 127.53.3.1",
+		"127.53.2.42": "none sig-expired.org.",
+		"127.53.2.43": "none ds-mismatch.org.",
+		"127.53.2.44": "none rrsig-missing.org.",
+		"127.53.2.45": "none nsec-forged.org.",
+		"127.53.2.46": "none insecure.org.",
+		"127.53.2.47": "none unknown-algo.org.",
 		"::1":         "silent ",
 	}
 	for addr, w := range want {

@@ -53,23 +53,45 @@ type Response struct {
 // section 3). qname is compared case-insensitively; owner names in the
 // reply are lower-case. A name outside the zone gives REFUSED.
 func (z *Zone) Lookup(qname string, qtype uint16) Response {
+	r, _ := z.lookup(qname, qtype)
+	return r
+}
+
+// LookupDNSSEC is Lookup for a query with the DO bit (RFC 3225): from a
+// signed zone, every RRset comes with its RRSIGs, a referral with the DS
+// RRset or the NSEC or NSEC3 proof that there is none, and a name error,
+// NODATA or wildcard expansion with the NSEC or NSEC3 records that prove
+// it (RFC 4035 section 3.1, RFC 5155 section 7.2). From an unsigned zone
+// it is Lookup.
+func (z *Zone) LookupDNSSEC(qname string, qtype uint16) Response {
+	r, proofs := z.lookup(qname, qtype)
+	z.sign(&r, proofs)
+	return r
+}
+
+// lookup is Lookup, with what each step of it must prove to a validator.
+func (z *Zone) lookup(qname string, qtype uint16) (Response, []proof) {
 	name := canonicalName(qname)
 	if !dns.IsSubDomain(z.origin, name) {
-		return Response{Rcode: dns.RcodeRefused}
+		return Response{Rcode: dns.RcodeRefused}, nil
 	}
 	var chain []dns.RR
+	var proofs []proof
 	seen := make(map[string]bool)
 	for links := 0; ; links++ {
 		seen[name] = true
 		st := z.lookupName(name, qtype)
 		chain = append(chain, st.chain...)
+		if st.proof.kind != proofNone {
+			proofs = append(proofs, st.proof)
+		}
 		if st.next == "" {
-			return z.complete(chain, st.resp)
+			return z.complete(chain, st.resp), proofs
 		}
 		if links >= maxChain || seen[st.next] {
 			// A loop or an over-long chain in our own data: give the
 			// links found so far, as BIND and NSD do.
-			return z.complete(chain, Response{Rcode: dns.RcodeSuccess, Authoritative: true})
+			return z.complete(chain, Response{Rcode: dns.RcodeSuccess, Authoritative: true}), proofs
 		}
 		name = st.next
 	}
@@ -81,6 +103,7 @@ type step struct {
 	chain []dns.RR
 	next  string
 	resp  Response
+	proof proof // what DNSSEC must prove of this step (dnssec.go)
 }
 
 // lookupName runs one pass of RFC 1034 section 4.3.2 step 3 for a
@@ -101,7 +124,7 @@ func (z *Zone) lookupName(name string, qtype uint16) step {
 		}
 		encloser = a
 		if nd.cut && (!exact || qtype != dns.TypeDS) {
-			return step{resp: z.referral(nd)}
+			return step{resp: z.referral(nd), proof: proof{kind: proofNoDS, name: a}}
 		}
 		if !exact {
 			if dn := nd.rrsets[dns.TypeDNAME]; len(dn) > 0 {
@@ -109,20 +132,26 @@ func (z *Zone) lookupName(name string, qtype uint16) step {
 			}
 			continue
 		}
-		return z.match(name, nd, qtype, false)
+		return z.match(name, nd, qtype, "")
 	}
 	if encloser == name { // an empty non-terminal: the name exists (RFC 8020)
-		return step{resp: z.negative(dns.RcodeSuccess)}
+		return step{resp: z.negative(dns.RcodeSuccess), proof: proof{kind: proofNoData, name: name, encloser: name}}
 	}
 	if wc, ok := z.nodes[wildcardAt(encloser)]; ok {
-		return z.match(name, wc, qtype, true)
+		return z.match(name, wc, qtype, encloser)
 	}
-	return step{resp: z.negative(dns.RcodeNameError)}
+	return step{resp: z.negative(dns.RcodeNameError), proof: proof{kind: proofNameError, name: name, encloser: encloser}}
 }
 
-// match answers from the node that owns the name, or from the wildcard
-// node expanded to name (RFC 4592 section 3.3.1).
-func (z *Zone) match(name string, nd *node, qtype uint16, wildcard bool) step {
+// match answers from the node that owns the name, or, when encloser is not
+// empty, from the wildcard node below that closest encloser, expanded to
+// name (RFC 4592 section 3.3.1).
+func (z *Zone) match(name string, nd *node, qtype uint16, encloser string) step {
+	wildcard := encloser != ""
+	prove := proof{kind: proofNone, name: name, encloser: encloser}
+	if wildcard {
+		prove.kind = proofWildcardAnswer
+	}
 	own := func(rrs []dns.RR) []dns.RR {
 		out := copyRRs(rrs)
 		if wildcard {
@@ -134,20 +163,29 @@ func (z *Zone) match(name string, nd *node, qtype uint16, wildcard bool) step {
 	}
 	if cn := nd.rrsets[dns.TypeCNAME]; len(cn) > 0 && qtype != dns.TypeCNAME && qtype != dns.TypeANY {
 		link := own(cn)
-		return z.follow(link, link[0].(*dns.CNAME).Target)
+		st := z.follow(link, link[0].(*dns.CNAME).Target)
+		st.proof = prove
+		return st
 	}
 	var answer []dns.RR
 	if qtype == dns.TypeANY {
 		for _, t := range nd.types() {
+			if wildcard && t == dns.TypeNSEC {
+				continue // the wildcard's own NSEC is not synthesized (RFC 4592 section 4.5)
+			}
 			answer = append(answer, own(nd.rrsets[t])...)
 		}
 	} else {
 		answer = own(nd.rrsets[qtype])
 	}
 	if len(answer) == 0 {
-		return step{resp: z.negative(dns.RcodeSuccess)}
+		prove.kind = proofNoData
+		if wildcard {
+			prove.kind = proofWildcardNoData
+		}
+		return step{resp: z.negative(dns.RcodeSuccess), proof: prove}
 	}
-	return step{resp: Response{Rcode: dns.RcodeSuccess, Authoritative: true, Answer: answer}}
+	return step{resp: Response{Rcode: dns.RcodeSuccess, Authoritative: true, Answer: answer}, proof: prove}
 }
 
 // substitute applies the DNAME d at a strict ancestor of name (RFC 6672

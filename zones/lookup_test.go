@@ -309,7 +309,7 @@ func TestLookupLab(t *testing.T) {
 			rcode: dns.RcodeRefused,
 		},
 	}
-	runLookupCases(t, labZone, cases)
+	runLookupCases(t, labParsedZone, cases)
 }
 
 func TestLookupLabHardCases(t *testing.T) {
@@ -370,7 +370,7 @@ func TestLookupLabHardCases(t *testing.T) {
 			additional: []string{"ns1.fast-slow.com. 172800 IN A 127.53.2.16", "ns2.fast-slow.com. 172800 IN A 127.53.2.17"},
 		},
 	}...)
-	runLookupCases(t, labZone, cases)
+	runLookupCases(t, labParsedZone, cases)
 }
 
 func TestLookupBigTXT(t *testing.T) {

@@ -38,13 +38,7 @@ func Parse(r io.Reader, origin, filename string) (*Zone, error) {
 	if _, ok := dns.IsDomainName(canon); origin == "" || !ok {
 		return nil, fmt.Errorf("parse zone %q from %s: %w", origin, filename, errNoOrigin)
 	}
-	b := &builder{seen: make(map[string][]dns.RR), zone: &Zone{
-		origin: canon,
-		file:   filename,
-		labels: dns.CountLabel(canon),
-		nodes:  make(map[string]*node),
-		ents:   make(map[string]struct{}),
-	}}
+	b := newBuilder(canon, filename)
 	zp := dns.NewZoneParser(r, canon, filename)
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		if err := b.add(rr); err != nil {
@@ -67,6 +61,17 @@ type builder struct {
 	// spotting a duplicate costs a map look-up and not a scan of the whole
 	// RRset: $GENERATE can put 65536 records in one RRset.
 	seen map[string][]dns.RR
+}
+
+// newBuilder starts an empty zone at origin, canonical, read from file.
+func newBuilder(origin, file string) *builder {
+	return &builder{seen: make(map[string][]dns.RR), zone: &Zone{
+		origin: origin,
+		file:   file,
+		labels: dns.CountLabel(origin),
+		nodes:  make(map[string]*node),
+		ents:   make(map[string]struct{}),
+	}}
 }
 
 // add stores one record from the parser, after the per-record checks.

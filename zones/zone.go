@@ -23,12 +23,19 @@ type Zone struct {
 	nodes map[string]*node    // owner name -> data
 	ents  map[string]struct{} // empty non-terminals (RFC 8020): names with no data but data below
 	cuts  []string            // delegation points, sorted
+
+	// DNSSEC (dnssec.go): set by WithDNSSEC.
+	signed     bool
+	nsec       []string     // owners of NSEC records, in canonical order
+	nsec3      []nsec3Entry // by hash
+	nsec3param *dns.NSEC3PARAM
 }
 
 // node is the data at one owner name.
 type node struct {
 	rrsets map[uint16][]dns.RR
-	cut    bool // NS below the apex: a delegation point (RFC 1034 section 4.2.1)
+	sigs   map[uint16][]dns.RR // RRSIGs by the type they cover (signed zones)
+	cut    bool                // NS below the apex: a delegation point (RFC 1034 section 4.2.1)
 }
 
 // Origin returns the zone's origin, fully qualified and lower-case.
@@ -77,7 +84,8 @@ func (z *Zone) RRset(name string, rrtype uint16) []dns.RR {
 }
 
 // Records returns copies of every record in the zone, ordered by owner name
-// and then by type.
+// and then by type; of a signed zone's DNSSEC records, the DNSKEY, NSEC
+// and NSEC3PARAM records but not the RRSIGs and NSEC3 records.
 func (z *Zone) Records() []dns.RR {
 	var out []dns.RR
 	for _, name := range z.Names() {

@@ -34,7 +34,7 @@ trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 go build -o "$dir/rootwalk" ./cmd/rootwalk
 go build -o "$dir/floor" ./integration/bench/floor
 
-"$dir/rootwalk" lab --lab-port 53 > "$dir/lab.root" 2> "$dir/lab.err" & pids+=($!)
+"$dir/rootwalk" lab --lab-port 53 --anchor-out "$dir/lab.anchor" > "$dir/lab.root" 2> "$dir/lab.err" & pids+=($!)
 sleep 1
 cat > "$dir/unbound.conf" <<CONF
 server:
