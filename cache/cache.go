@@ -351,16 +351,18 @@ func sharedEntry(set []dns.RR, ttl uint32, now time.Time) *entry {
 }
 
 // rrsets groups the records of one section by name, type and class, as
-// lists of their indexes, keeping their order; OPT pseudo-records are
-// left out.
+// lists of their indexes, keeping their order. OPT pseudo-records are left
+// out, and so are the DNSSEC records a reply to a DO query carries (RRSIG,
+// NSEC, NSEC3): they stay with the whole answer, under its DO key, and
+// are never an RRset that answers on its own.
 func rrsets(rrs []dns.RR) [][]int {
-	if len(rrs) == 1 && rrs[0].Header().Rrtype != dns.TypeOPT {
+	if len(rrs) == 1 && !notRRset(rrs[0].Header().Rrtype) {
 		return oneRecord
 	}
 	var sets [][]int
 	for i, rr := range rrs {
 		h := rr.Header()
-		if h.Rrtype == dns.TypeOPT {
+		if notRRset(h.Rrtype) {
 			continue
 		}
 		found := false
@@ -377,6 +379,16 @@ func rrsets(rrs []dns.RR) [][]int {
 		}
 	}
 	return sets
+}
+
+// notRRset reports whether records of type t are kept out of the RRset
+// store.
+func notRRset(t uint16) bool {
+	switch t {
+	case dns.TypeOPT, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+		return true
+	}
+	return false
 }
 
 // oneRecord is rrsets' answer for a section of one record.

@@ -2,10 +2,14 @@ package integration
 
 import (
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/zones"
 )
 
 // dnssecCase is one question about the signed lab and what a validating
@@ -97,4 +101,132 @@ func TestUnboundValidatesLab(t *testing.T) {
 			}
 		})
 	}
+}
+
+// labKeys returns every DNSKEY of the signed lab, by zone.
+func labKeys(t *testing.T) map[string][]*dns.DNSKEY {
+	t.Helper()
+	all, err := zones.LabZones()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make(map[string][]*dns.DNSKEY)
+	for _, z := range all {
+		for _, rr := range z.RRset(z.Origin(), dns.TypeDNSKEY) {
+			keys[z.Origin()] = append(keys[z.Origin()], rr.(*dns.DNSKEY))
+		}
+	}
+	return keys
+}
+
+// verifySection checks every RRSIG of rrs over its RRset in rrs with the
+// lab's keys, and returns the "owner/TYPE" of each RRset that has a
+// signature that verifies.
+func verifySection(t *testing.T, keys map[string][]*dns.DNSKEY, rrs []dns.RR) map[string]bool {
+	t.Helper()
+	sets := make(map[string][]dns.RR)
+	for _, rr := range rrs {
+		if rr.Header().Rrtype != dns.TypeRRSIG {
+			k := strings.ToLower(rr.Header().Name) + "/" + dns.TypeToString[rr.Header().Rrtype]
+			sets[k] = append(sets[k], rr)
+		}
+	}
+	signed := make(map[string]bool)
+	for _, rr := range rrs {
+		sig, ok := rr.(*dns.RRSIG)
+		if !ok {
+			continue
+		}
+		k := strings.ToLower(sig.Hdr.Name) + "/" + dns.TypeToString[sig.TypeCovered]
+		ok = false
+		for _, key := range keys[strings.ToLower(sig.SignerName)] {
+			ok = ok || (key.KeyTag() == sig.KeyTag && sig.Verify(key, sets[k]) == nil)
+		}
+		if !ok {
+			t.Errorf("the RRSIG over %s does not verify with %s's keys: %v", k, sig.SignerName, sig)
+		}
+		signed[k] = signed[k] || ok
+	}
+	return signed
+}
+
+// TestDNSSECRecordsPassThrough: rootwalk does not validate yet, but is
+// security-aware (RFC 4035 section 3.2.1): a client that sets DO gets the
+// RRSIGs over every RRset of a signed zone, and the NSEC or NSEC3 records
+// that prove a denial, each signature still verifying with the lab's keys;
+// a client that does not set DO gets none of them.
+func TestDNSSECRecordsPassThrough(t *testing.T) {
+	lab := startLab(t, labPort())
+	rw := startStack(t, lab)
+	keys := labKeys(t)
+	for _, c := range dnssecCases {
+		if !c.secure {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			for range 2 { // the walk, then the cache
+				reply := askDO(t, rw.addr.String(), c.qname, c.qtype)
+				if reply.Rcode != c.rcode {
+					t.Fatalf("rcode %s, want %s", dns.RcodeToString[reply.Rcode], dns.RcodeToString[c.rcode])
+				}
+				signed := verifySection(t, keys, reply.Answer)
+				for _, rr := range reply.Answer {
+					h := rr.Header()
+					k := strings.ToLower(h.Name) + "/" + dns.TypeToString[h.Rrtype]
+					if h.Rrtype != dns.TypeRRSIG && !signed[k] && !synthesized(reply.Answer, rr) {
+						t.Errorf("answer RRset %s has no RRSIG", k)
+					}
+				}
+				verifySection(t, keys, reply.Ns)
+				if len(reply.Answer) == 0 && !slices.ContainsFunc(reply.Ns, func(rr dns.RR) bool {
+					return rr.Header().Rrtype == dns.TypeNSEC || rr.Header().Rrtype == dns.TypeNSEC3
+				}) {
+					t.Errorf("a denial without NSEC or NSEC3: %v", reply.Ns)
+				}
+			}
+			plain := askFull(t, rw.addr, c.qname, c.qtype)
+			checkPlain(t, plain)
+		})
+	}
+	// The other order: a name error cached without DO, then asked with DO
+	// (name errors are cached by name alone, RFC 8020).
+	for _, name := range []string{"other.example.com.", "x.y.other.example.net."} {
+		t.Run("DO after plain: "+name, func(t *testing.T) {
+			checkPlain(t, askFull(t, rw.addr, name, dns.TypeA))
+			reply := askDO(t, rw.addr.String(), name, dns.TypeA)
+			if reply.Rcode != dns.RcodeNameError || !slices.ContainsFunc(reply.Ns, func(rr dns.RR) bool {
+				return rr.Header().Rrtype == dns.TypeNSEC || rr.Header().Rrtype == dns.TypeNSEC3
+			}) {
+				t.Errorf("%s with DO after a plain query: rcode %s, authority %v; want NXDOMAIN with its proof",
+					name, dns.RcodeToString[reply.Rcode], reply.Ns)
+			}
+			verifySection(t, keys, reply.Ns)
+		})
+	}
+}
+
+// checkPlain fails if a reply to a query without DO holds DNSSEC records.
+func checkPlain(t *testing.T, plain *dns.Msg) {
+	t.Helper()
+	for _, rr := range slices.Concat(plain.Answer, plain.Ns) {
+		switch rr.Header().Rrtype {
+		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+			t.Errorf("without DO: %v", rr)
+		}
+	}
+}
+
+// synthesized reports whether rr is a CNAME made from a DNAME in answer
+// (RFC 6672): it carries no signature of its own.
+func synthesized(answer []dns.RR, rr dns.RR) bool {
+	c, ok := rr.(*dns.CNAME)
+	if !ok {
+		return false
+	}
+	for _, a := range answer {
+		if d, ok := a.(*dns.DNAME); ok && dns.IsSubDomain(d.Hdr.Name, c.Hdr.Name) && !strings.EqualFold(d.Hdr.Name, c.Hdr.Name) {
+			return true
+		}
+	}
+	return false
 }

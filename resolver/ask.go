@@ -16,14 +16,14 @@ import (
 // newQuery builds the query sent upstream for q: a fresh random ID,
 // recursion desired only of a forwarder (otherwise we do the recursion),
 // and EDNS0 with our buffer size.
-func (r *Resolver) newQuery(q dns.Question, edns, recursive bool) *dns.Msg {
+func (r *Resolver) newQuery(q dns.Question, edns, recursive, do bool) *dns.Msg {
 	m := new(dns.Msg)
 	m.Id = r.newID()
 	m.Opcode = dns.OpcodeQuery
 	m.RecursionDesired = recursive
 	m.Question = []dns.Question{q}
 	if edns {
-		m.SetEdns0(ednsBufferSize, false)
+		m.SetEdns0(ednsBufferSize, do)
 	}
 	return m
 }
@@ -78,9 +78,9 @@ func (w *walk) ask(ctx context.Context, zone, server string, to netip.AddrPort, 
 // SOA; a referral from it is a failure.
 func (w *walk) classify(reply *dns.Msg, q dns.Question, zone string) outcome {
 	if !w.recursive {
-		return classify(reply, q, zone)
+		return w.keepDNSSEC(classify(reply, q, zone), reply, zone)
 	}
-	out := classify(reply, q, ".")
+	out := w.keepDNSSEC(classify(reply, q, "."), reply, ".")
 	switch {
 	case out.kind == kindReferral:
 		return outcome{kind: kindFailure, why: "a forwarder answered with a referral"}
@@ -108,9 +108,9 @@ func (w *walk) askShared(ctx context.Context, zone, server string, to netip.Addr
 		return outcome{}, errOutOfQueries
 	}
 	w.sent++
-	key := askKey(to, zone, q, w.plain, w.recursive)
+	key := askKey(to, zone, q, w.plain, w.recursive, w.do)
 	return w.r.askFlights.do(ctx, key, func(ctx context.Context) (outcome, error) {
-		one := &walk{r: w.r, cache: w.cache, plain: w.plain, recursive: w.recursive} // a walk of one question, for budget and quirks
+		one := &walk{r: w.r, cache: w.cache, plain: w.plain, recursive: w.recursive, do: w.do} // a walk of one question, for budget and quirks
 		out, _, err := one.ask(ctx, zone, server, to, q)
 		return out, err
 	})
@@ -119,7 +119,7 @@ func (w *walk) askShared(ctx context.Context, zone, server string, to netip.Addr
 // askKey names an upstream query for sharing: the server, the zone
 // asked, the question, and how it is asked. It is built by hand, not
 // with fmt: every upstream query needs one.
-func askKey(to netip.AddrPort, zone string, q dns.Question, plain, recursive bool) string {
+func askKey(to netip.AddrPort, zone string, q dns.Question, plain, recursive, do bool) string {
 	b := make([]byte, 0, 64+len(zone)+len(q.Name))
 	b = to.AppendTo(b)
 	b = append(append(append(b, '|'), zone...), '|')
@@ -127,7 +127,7 @@ func askKey(to netip.AddrPort, zone string, q dns.Question, plain, recursive boo
 	b = strconv.AppendUint(b, uint64(q.Qtype), 10)
 	b = append(b, '|')
 	b = strconv.AppendUint(b, uint64(q.Qclass), 10)
-	b = append(append(b, '|'), boolByte(plain), boolByte(recursive))
+	b = append(append(b, '|'), boolByte(plain), boolByte(recursive), boolByte(do))
 	return string(b)
 }
 
@@ -205,7 +205,7 @@ func (w *walk) exchange(ctx context.Context, zone, server string, to netip.AddrP
 // (RFC 7873 section 5.3).
 func (w *walk) exchangeCookies(ctx context.Context, to netip.AddrPort, wire dns.Question, edns bool, rto time.Duration) (Response, error) {
 	for attempt := 0; ; attempt++ {
-		query := w.r.newQuery(wire, edns, w.recursive)
+		query := w.r.newQuery(wire, edns, w.recursive, w.do)
 		if edns {
 			opt := query.IsEdns0()
 			opt.Option = append(opt.Option, w.r.cookies.Option(to.Addr()))

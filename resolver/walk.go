@@ -480,10 +480,17 @@ func (w *walk) nxdomainCut(q dns.Question) (*dns.Msg, string) {
 	now := w.r.clock.Now()
 	for name := canonical(q.Name); name != "."; name = parentZone(name) {
 		m, ok := w.cache.lookupNameError(name, now)
-		if !ok {
+		if !ok || (w.do && !hasDenial(m.Ns)) {
+			// A DO walk needs the proof, which a walk without DO did
+			// not keep: it asks again, and stores the name error with it.
 			continue
 		}
 		cut := &dns.Msg{Ns: m.Ns}
+		if !w.do {
+			// Name errors are cached by name alone: what a DO walk
+			// stored carries its NSEC or NSEC3 proof.
+			cut.Ns = withoutDNSSEC(cut.Ns)
+		}
 		cut.Rcode = dns.RcodeNameError
 		return cut, name
 	}

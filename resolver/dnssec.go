@@ -1,0 +1,84 @@
+package resolver
+
+import (
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// DNSSEC records on the way through. A walk for a query with the DO bit
+// asks the authorities with DO too (RFC 3225), and keeps with what
+// classify believed the DNSSEC records that belong to it: the RRSIGs over
+// each RRset kept in the answer and authority sections, and the NSEC and
+// NSEC3 records of the zone asked, with their RRSIGs, that prove a name
+// error, a NODATA or a wildcard expansion (RFC 4035 section 3.2.1: a
+// security-aware resolver hands them to a client that asked for them).
+// A walk without DO neither asks for them nor gets them, so clients that
+// did not set DO never see them.
+
+// keepDNSSEC adds to out's message, for a walk with DO, the DNSSEC
+// records of reply that go with it. reply came from a server of zone.
+func (w *walk) keepDNSSEC(out outcome, reply *dns.Msg, zone string) outcome {
+	if !w.do || out.msg == nil {
+		return out
+	}
+	m := out.msg
+	m.Answer = append(m.Answer, sigsFor(reply.Answer, m.Answer, zone)...)
+	var proofs []dns.RR
+	for _, rr := range reply.Ns {
+		switch rr.Header().Rrtype {
+		case dns.TypeNSEC, dns.TypeNSEC3:
+			if dns.IsSubDomain(zone, rr.Header().Name) {
+				proofs = append(proofs, rr)
+			}
+		}
+	}
+	m.Ns = append(m.Ns, proofs...)
+	m.Ns = append(m.Ns, sigsFor(reply.Ns, m.Ns, zone)...)
+	return out
+}
+
+// hasDenial reports whether rrs hold an NSEC or NSEC3 record.
+func hasDenial(rrs []dns.RR) bool {
+	for _, rr := range rrs {
+		if t := rr.Header().Rrtype; t == dns.TypeNSEC || t == dns.TypeNSEC3 {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutDNSSEC returns rrs less their RRSIG, NSEC and NSEC3 records.
+func withoutDNSSEC(rrs []dns.RR) []dns.RR {
+	out := rrs[:0:0]
+	for _, rr := range rrs {
+		switch rr.Header().Rrtype {
+		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+		default:
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+// sigsFor returns the RRSIGs among rrs, owned inside zone, that cover an
+// RRset of kept (same owner, the type they cover).
+func sigsFor(rrs, kept []dns.RR, zone string) []dns.RR {
+	type rrset struct {
+		name string
+		t    uint16
+	}
+	have := make(map[rrset]bool, len(kept))
+	for _, rr := range kept {
+		h := rr.Header()
+		have[rrset{strings.ToLower(h.Name), h.Rrtype}] = true
+	}
+	var out []dns.RR
+	for _, rr := range rrs {
+		sig, ok := rr.(*dns.RRSIG)
+		if ok && dns.IsSubDomain(zone, sig.Hdr.Name) && have[rrset{strings.ToLower(sig.Hdr.Name), sig.TypeCovered}] {
+			out = append(out, sig)
+		}
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package resolver
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
+)
+
+func TestKeepDNSSEC(t *testing.T) {
+	sig := func(owner, covered, signer string) string {
+		return owner + " 300 IN RRSIG " + covered + " 13 2 300 20300101000000 20200101000000 1 " + signer + " AAAA"
+	}
+	reply := new(dns.Msg)
+	reply.Rcode = dns.RcodeSuccess
+	reply.Authoritative = true
+	reply.Answer = dnstest.RRs(t,
+		"www.example.com. 300 IN A 192.0.2.1",
+		sig("www.example.com.", "A", "example.com."),
+		sig("www.example.com.", "TXT", "example.com."), // over an RRset not in the reply
+		sig("www.example.net.", "A", "example.net."),   // outside the zone
+	)
+	reply.Ns = dnstest.RRs(t,
+		"*.example.com. 300 IN NSEC zzz.example.com. A RRSIG NSEC",
+		sig("*.example.com.", "NSEC", "example.com."),
+		"a.example.net. 300 IN NSEC b.example.net. A RRSIG NSEC", // outside the zone
+		sig("a.example.net.", "NSEC", "example.net."),
+	)
+	q := dns.Question{Name: "www.example.com.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
+
+	plain := (&walk{}).classify(reply, q, "example.com.")
+	if got := dnstest.Set(append(plain.msg.Answer, plain.msg.Ns...)); !slices.Equal(got, []string{"www.example.com. a 192.0.2.1"}) {
+		t.Errorf("without DO: %q, want the A record alone", got)
+	}
+
+	out := (&walk{do: true}).classify(reply, q, "example.com.")
+	if out.kind != kindAnswer {
+		t.Fatalf("kind %s", out.kind)
+	}
+	want := dnstest.Set(dnstest.RRs(t,
+		"www.example.com. 300 IN A 192.0.2.1",
+		sig("www.example.com.", "A", "example.com."),
+		"*.example.com. 300 IN NSEC zzz.example.com. A RRSIG NSEC",
+		sig("*.example.com.", "NSEC", "example.com."),
+	))
+	if got := dnstest.Set(append(out.msg.Answer, out.msg.Ns...)); !slices.Equal(got, want) {
+		t.Errorf("with DO:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestAskKeySeparatesDO(t *testing.T) {
+	q := dns.Question{Name: "www.example.com.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
+	to := netip.MustParseAddrPort("127.0.0.53:53")
+	if askKey(to, "example.com.", q, false, false, true) == askKey(to, "example.com.", q, false, false, false) {
+		t.Error("a query with DO and one without share a key: one would get the other's DNSSEC records, or lack them")
+	}
+}
