@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
 func TestAnswerTTLCountsDown(t *testing.T) {
@@ -286,5 +288,31 @@ func TestKnownIsNotCounted(t *testing.T) {
 	}
 	if _, refresh, _ := c.Answer(query("www.example.com.", dns.TypeA), t0.Add(95*time.Second)); !refresh {
 		t.Error("Known took the refresh that Answer should give")
+	}
+}
+
+// A reply stored for a query without DO keeps no DNSSEC records, but for
+// the type asked; one stored for DO keeps them all.
+func TestStoreAnswerWithoutDO(t *testing.T) {
+	c := newCache(t, Options{})
+	now := t0
+	sig := "www.example.com. 300 IN RRSIG A 13 3 300 20300101000000 20200101000000 1 example.com. AAAA"
+	m := new(dns.Msg)
+	m.Answer = dnstest.RRs(t, "www.example.com. 300 IN A 192.0.2.1", sig)
+	q := Query{Question: dns.Question{Name: "www.example.com.", Qtype: dns.TypeA, Qclass: dns.ClassINET}}
+	if got := c.StoreAnswer(q, m, now); len(got.Answer) != 1 {
+		t.Errorf("without DO: stored %v, want the A record alone", got.Answer)
+	}
+	if len(m.Answer) != 2 {
+		t.Errorf("the caller's message changed: %v", m.Answer)
+	}
+	q.DO = true
+	if got := c.StoreAnswer(q, m, now); len(got.Answer) != 2 {
+		t.Errorf("with DO: stored %v, want the A record and its RRSIG", got.Answer)
+	}
+	q = Query{Question: dns.Question{Name: "www.example.com.", Qtype: dns.TypeRRSIG, Qclass: dns.ClassINET}}
+	m.Answer = dnstest.RRs(t, sig)
+	if got := c.StoreAnswer(q, m, now); len(got.Answer) != 1 {
+		t.Errorf("an RRSIG question without DO: stored %v, want the RRSIG it asked for", got.Answer)
 	}
 }

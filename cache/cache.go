@@ -168,6 +168,7 @@ func (c *Cache) answerFromRRsets(q Query, now time.Time) (*dns.Msg, bool) {
 	for _, t := range types {
 		if e, ok := c.rrsets.touch(rrsetKey(q.Name, t, q.Qclass), now); ok && e.trust.answers() {
 			m := &dns.Msg{Answer: remaining(e, now).Answer}
+			m.AuthenticatedData = e.authenticated
 			return m, true
 		}
 	}
@@ -183,13 +184,17 @@ func (c *Cache) StaleAnswer(q Query, now time.Time) (*dns.Msg, bool) {
 		return nil, false
 	}
 	m := e.copyMessage()
+	m.AuthenticatedData = false // served past its signatures' word (RFC 8767)
 	setTTLs(m, StaleTTL)
 	return m, true
 }
 
 // StoreAnswer caches m as the reply to q and returns the reply as the
 // cache will serve it (a copy, with TTLs clamped by the cache's limits),
-// so that the first client sees the same TTLs as the next one. The
+// so that the first client sees the same TTLs as the next one. For a
+// query without DO the RRSIG, NSEC and NSEC3 records are left out (but
+// for the type asked): clients that did not ask for them never get them
+// (RFC 4035 section 3.2.1). The
 // RRsets of m are cached too, trusted as the section they came in and m's
 // AA bit say, unless q set CD. Replies that must not be cached are returned as they are:
 // truncated ones, rcodes other than NOERROR and NXDOMAIN, negative ones
@@ -201,6 +206,9 @@ func (c *Cache) StoreAnswer(q Query, m *dns.Msg, now time.Time) *dns.Msg {
 	ttl, ok := c.answerTTL(m)
 	if !ok {
 		return m
+	}
+	if !q.DO {
+		m = withoutDNSSEC(m, q.Qtype)
 	}
 	e := newEntry(m, ttl, now)
 	if !q.CD {
@@ -289,6 +297,7 @@ func newEntry(m *dns.Msg, ttl uint32, now time.Time) *entry {
 		extra:         stored.Extra,
 		rcode:         m.Rcode,
 		authoritative: m.Authoritative,
+		authenticated: m.AuthenticatedData,
 		stored:        now.UnixNano(),
 		expires:       now.Add(time.Duration(ttl) * time.Second).UnixNano(),
 		ttl:           ttl,
@@ -322,10 +331,39 @@ func (c *Cache) storeRRsets(m *dns.Msg, own *entry, now time.Time) {
 				e = rrsetEntry(pick(rrs, set), ttl, now)
 			}
 			e.trust = trust
+			// An answer validated as secure vouches for its RRsets.
+			e.authenticated = section == 0 && m.AuthenticatedData
 			h := rrs[set[0]].Header()
 			c.rrsets.put(rrsetKey(h.Name, h.Rrtype, h.Class), e, now)
 		}
 	}
+}
+
+// withoutDNSSEC returns m, or a shallow copy of it without its RRSIG,
+// NSEC and NSEC3 records other than those of type qtype.
+func withoutDNSSEC(m *dns.Msg, qtype uint16) *dns.Msg {
+	keep := func(rrs []dns.RR) ([]dns.RR, bool) {
+		out := rrs[:0:0]
+		for _, rr := range rrs {
+			switch t := rr.Header().Rrtype; t {
+			case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+				if t != qtype {
+					continue
+				}
+			}
+			out = append(out, rr)
+		}
+		return out, len(out) != len(rrs)
+	}
+	answer, a := keep(m.Answer)
+	ns, b := keep(m.Ns)
+	extra, c := keep(m.Extra)
+	if !a && !b && !c {
+		return m
+	}
+	s := m.Copy()
+	s.Answer, s.Ns, s.Extra = answer, ns, extra
+	return s
 }
 
 // rrsetEntry is an entry for a private copy of set.

@@ -19,6 +19,7 @@ type entry struct {
 	answer, ns, extra []dns.RR
 	rcode             int
 	authoritative     bool
+	authenticated     bool   // the AD bit: validated as secure (for an RRset: in an answer that was)
 	trust             Trust  // RRsets only
 	stored            int64  // when it was stored, in Unix nanoseconds
 	expires           int64  // when its TTL runs out, in Unix nanoseconds
@@ -38,14 +39,14 @@ type entry struct {
 // RRset in the answer section.
 func (e *entry) message() *dns.Msg {
 	m := &dns.Msg{Answer: e.answer, Ns: e.ns, Extra: e.extra}
-	m.Rcode, m.Authoritative = e.rcode, e.authoritative
+	m.Rcode, m.Authoritative, m.AuthenticatedData = e.rcode, e.authoritative, e.authenticated
 	return m
 }
 
 // copyMessage returns a copy of e as a message, the caller's to modify.
 func (e *entry) copyMessage() *dns.Msg {
 	m := &dns.Msg{Answer: copyRRs(e.answer), Ns: copyRRs(e.ns), Extra: copyRRs(e.extra)}
-	m.Rcode, m.Authoritative = e.rcode, e.authoritative
+	m.Rcode, m.Authoritative, m.AuthenticatedData = e.rcode, e.authoritative, e.authenticated
 	return m
 }
 

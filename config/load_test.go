@@ -51,6 +51,7 @@ func TestLoadDefaults(t *testing.T) {
 		TCP:       TCP{IdleTimeout: 10 * time.Second, MaxConns: 1000, MaxConnsPerClient: 100},
 		Server:    Server{Identity: ""},
 		Log:       Log{Level: slog.LevelInfo, Format: LogText},
+		DNSSEC:    DNSSEC{Enabled: true},
 	}
 	tests := []struct {
 		name string
@@ -254,7 +255,7 @@ func TestUnknownKeys(t *testing.T) {
 		{name: "typo in nested YAML key", l: load{yaml: "cache:\n  siz: 5\n"}, wantKey: "cache.siz", wantWant: "cache.size", fileSource: true},
 		{name: "typo in top-level YAML key", l: load{yaml: "lisen: 127.0.0.1:53\n"}, wantKey: "lisen", wantWant: "listen", fileSource: true},
 		{name: "unrelated YAML key", l: load{yaml: "colour: blue\n"}, wantKey: "colour", wantWant: "one of " + strings.Join(fileKeys(), ", "), fileSource: true},
-		{name: "unknown YAML section", l: load{yaml: "dnssec:\n  enabled: true\n"}, wantKey: "dnssec.enabled", wantWant: "one of " + strings.Join(fileKeys(), ", "), fileSource: true},
+		{name: "unknown YAML section", l: load{yaml: "redis:\n  enabled: true\n"}, wantKey: "redis.enabled", wantWant: "one of " + strings.Join(fileKeys(), ", "), fileSource: true},
 		{name: "typo in variable", l: load{env: []string{"ROOTWALK_CACHE_SIZ=5"}}, wantKey: "ROOTWALK_CACHE_SIZ", wantWant: "ROOTWALK_CACHE_SIZE"},
 		{name: "unrelated variable", l: load{env: []string{"ROOTWALK_COLOUR=blue"}}, wantKey: "ROOTWALK_COLOUR", wantWant: "one of " + strings.Join(envNames(), ", ")},
 		{name: "empty unknown variable", l: load{env: []string{"ROOTWALK_FLAG_LAB="}}, wantKey: "ROOTWALK_FLAG_LAB", wantWant: "one of " + strings.Join(envNames(), ", ")},

@@ -54,6 +54,8 @@ const (
 	keyForwardZones = "forward_zones"
 	keyStubZones    = "stub_zones"
 	keyLocalZones   = "local_zones"
+	keyDNSSECOn     = "dnssec.enabled"
+	keyTrustAnchor  = "dnssec.trust_anchor"
 )
 
 // envPrefix starts the environment variable of every setting (DESIGN.md,
@@ -146,6 +148,17 @@ var settings = []setting{
 		key:   keyLocalZones,
 		def:   "",
 		usage: "answer the zones of the master files (`DIR`/<zone>.zone) in this folder locally; empty: none",
+	},
+	{
+		key:   keyDNSSECOn,
+		def:   true,
+		usage: "validate DNSSEC: from IANA's root keys with the iana hints, from the lab's with --lab, else only with --dnssec-trust-anchor",
+	},
+	{
+		key:     keyTrustAnchor,
+		def:     "",
+		usage:   "DNSSEC trust anchors: DS or DNSKEY records in master-file form in `FILE` (as Unbound's trust-anchor-file); empty: the default for the hints",
+		aliases: []string{"trust-anchor"},
 	},
 	{
 		key:   keyLabEnabled,

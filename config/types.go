@@ -53,6 +53,19 @@ type Config struct {
 	TCP TCP
 	// Log configures log/slog output.
 	Log Log
+	// DNSSEC configures validation.
+	DNSSEC DNSSEC
+}
+
+// DNSSEC is the dnssec.* settings.
+type DNSSEC struct {
+	// Enabled turns validation on, when there is a trust anchor: the one
+	// of TrustAnchor, or else IANA's root keys with the iana hints, or
+	// the lab's with lab.enabled.
+	Enabled bool
+	// TrustAnchor is a readable file of DS or DNSKEY records; empty for
+	// the default of the hints.
+	TrustAnchor string
 }
 
 // HintsKind says which root hints the resolver starts from.

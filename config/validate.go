@@ -26,6 +26,7 @@ const (
 	wantCacheMemory = "a size of at least 1MiB: bytes, or a number with B, KB, MB, GB (powers of 1000) " +
 		"or KiB, MiB, GiB (powers of 1024), such as 128MiB"
 	wantCacheFile   = "a file path, or empty to keep no cache file"
+	wantAnchorFile  = "the path of a readable file of DS or DNSKEY records, or empty"
 	wantDuration    = "a duration of at least 0s" + durationForm
 	wantTTL         = "a duration of at least 1s" + durationForm
 	wantCachePolicy = "lru or 2q"
@@ -63,6 +64,12 @@ type rawConfig struct {
 	ForwardZones any          `mapstructure:"forward_zones"`
 	StubZones    any          `mapstructure:"stub_zones"`
 	LocalZones   any          `mapstructure:"local_zones"`
+	DNSSEC       rawDNSSEC    `mapstructure:"dnssec"`
+}
+
+type rawDNSSEC struct {
+	Enabled     any `mapstructure:"enabled"`
+	TrustAnchor any `mapstructure:"trust_anchor"`
 }
 
 type rawTCP struct {
@@ -143,6 +150,8 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.ForwardZones = b.zoneServers(keyForwardZones, raw.ForwardZones)
 	cfg.StubZones = b.zoneServers(keyStubZones, raw.StubZones)
 	cfg.LocalZones = b.folder(keyLocalZones, raw.LocalZones)
+	cfg.DNSSEC.Enabled = b.bool(keyDNSSECOn, raw.DNSSEC.Enabled)
+	cfg.DNSSEC.TrustAnchor = b.readableFile(keyTrustAnchor, raw.DNSSEC.TrustAnchor, wantAnchorFile)
 	cfg.Lab.Enabled = b.bool(keyLabEnabled, raw.Lab.Enabled)
 	labPort, labPortOK := b.port(keyLabPort, raw.Lab.Port)
 	cfg.Lab.Port = labPort
@@ -331,6 +340,20 @@ func pathCause(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// readableFile reads a setting naming a file that must be readable now,
+// or empty for none.
+func (b *builder) readableFile(key string, raw any, want string) string {
+	s := b.optionalPath(key, raw, want)
+	if s == "" {
+		return ""
+	}
+	if err := checkReadableFile(s); err != nil {
+		b.fail(key, s, want+" ("+err.Error()+")")
+		return ""
+	}
+	return s
 }
 
 // optionalPath reads a setting naming a file that need not exist yet, or

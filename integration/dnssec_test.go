@@ -9,6 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/resolver"
 	"github.com/rootwalk/rootwalk/zones"
 )
 
@@ -20,6 +21,7 @@ type dnssecCase struct {
 	qtype  uint16
 	rcode  int
 	secure bool
+	ede    uint16 // for a bogus case, the Extended DNS Error rootwalk gives
 }
 
 // dnssecCases covers every kind of signed, insecure and broken data the
@@ -52,10 +54,14 @@ var dnssecCases = []dnssecCase{
 	{name: "insecure: no-DS proof under an opt-out span", qname: "lame.com.", qtype: dns.TypeDS, rcode: dns.RcodeSuccess},
 	{name: "insecure: algorithm RSA/MD5", qname: "www.unknown-algo.org.", qtype: dns.TypeA, rcode: dns.RcodeSuccess},
 
-	{name: "bogus: expired signatures", qname: "www.sig-expired.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure},
-	{name: "bogus: DS matching no key", qname: "www.ds-mismatch.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure},
-	{name: "bogus: RRSIG missing", qname: "www.rrsig-missing.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure},
-	{name: "bogus: forged NSEC", qname: "gone.nsec-forged.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure},
+	{name: "bogus: expired signatures", qname: "www.sig-expired.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure,
+		ede: dns.ExtendedErrorCodeSignatureExpired},
+	{name: "bogus: DS matching no key", qname: "www.ds-mismatch.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure,
+		ede: dns.ExtendedErrorCodeDNSKEYMissing},
+	{name: "bogus: RRSIG missing", qname: "www.rrsig-missing.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure,
+		ede: dns.ExtendedErrorCodeRRSIGsMissing},
+	{name: "bogus: forged NSEC", qname: "gone.nsec-forged.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure,
+		ede: dns.ExtendedErrorCodeDNSBogus},
 }
 
 // askDO asks name with the DO bit over UDP, then TCP if truncated.
@@ -78,10 +84,11 @@ func askDO(t *testing.T, addr string, name string, qtype uint16) *dns.Msg {
 	return nil
 }
 
-// TestUnboundValidatesLab checks the signed lab against a real validator:
-// Unbound, given the lab's trust anchor, finds every case as secure,
-// insecure or bogus as the lab means it to be. The same table will judge
-// rootwalk's validator.
+// TestUnboundValidatesLab checks the signed lab against a real validator,
+// and rootwalk's validator against it: Unbound, given the lab's trust
+// anchor, finds every case as secure, insecure or bogus as the lab means it
+// to be, and rootwalk, given the same anchor on the same lab, agrees with
+// it on the rcode and the AD bit of each (the differential test).
 func TestUnboundValidatesLab(t *testing.T) {
 	unbound := mustHave(t, "unbound")
 	if os.Geteuid() != 0 {
@@ -92,12 +99,18 @@ func TestUnboundValidatesLab(t *testing.T) {
 	}
 	lab := startLab(t, 53)
 	ubAddr, _ := startUnbound(t, unbound, lab, true)
+	rw := startStack(t, lab, withLabAnchor(t))
 	for _, c := range dnssecCases {
 		t.Run(c.name, func(t *testing.T) {
 			reply := askDO(t, ubAddr.String(), c.qname, c.qtype)
 			if reply.Rcode != c.rcode || reply.AuthenticatedData != c.secure {
-				t.Errorf("%s %s: rcode %s, AD %v; want %s, AD %v", c.qname, dns.TypeToString[c.qtype],
+				t.Errorf("unbound: %s %s: rcode %s, AD %v; want %s, AD %v", c.qname, dns.TypeToString[c.qtype],
 					dns.RcodeToString[reply.Rcode], reply.AuthenticatedData, dns.RcodeToString[c.rcode], c.secure)
+			}
+			got := askDO(t, rw.addr.String(), c.qname, c.qtype)
+			if got.Rcode != reply.Rcode || got.AuthenticatedData != reply.AuthenticatedData {
+				t.Errorf("rootwalk: rcode %s, AD %v; unbound: rcode %s, AD %v", dns.RcodeToString[got.Rcode], got.AuthenticatedData,
+					dns.RcodeToString[reply.Rcode], reply.AuthenticatedData)
 			}
 		})
 	}
@@ -229,4 +242,119 @@ func synthesized(answer []dns.RR, rr dns.RR) bool {
 		}
 	}
 	return false
+}
+
+// withLabAnchor has the stack's resolver validate from the lab's anchor.
+func withLabAnchor(t *testing.T) func(*resolver.Options) {
+	t.Helper()
+	text, err := zones.LabAnchor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rrs, err := resolver.ParseTrustAnchors(strings.NewReader(text), "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(o *resolver.Options) { o.TrustAnchors = rrs }
+}
+
+// TestValidation: rootwalk, validating from the lab's anchor, finds every
+// signed, unsigned and broken case of the lab as Unbound does
+// (TestUnboundValidatesLab): AD on secure answers for a client that asks
+// with DO, SERVFAIL with the Extended DNS Error that says why for bogus
+// ones, and the data without validation when the client sets CD.
+func TestValidation(t *testing.T) {
+	lab := startLab(t, labPort())
+	rw := startStack(t, lab, withLabAnchor(t))
+	for _, c := range dnssecCases {
+		t.Run(c.name, func(t *testing.T) {
+			for round := range 2 { // the walk, then the cache
+				reply := askDO(t, rw.addr.String(), c.qname, c.qtype)
+				if reply.Rcode != c.rcode || reply.AuthenticatedData != c.secure {
+					t.Errorf("round %d: %s %s: rcode %s, AD %v; want %s, AD %v", round, c.qname, dns.TypeToString[c.qtype],
+						dns.RcodeToString[reply.Rcode], reply.AuthenticatedData, dns.RcodeToString[c.rcode], c.secure)
+				}
+				if c.ede != 0 {
+					if got := edeCodes(reply); !slices.Contains(got, c.ede) {
+						t.Errorf("round %d: Extended DNS Errors %v, want %d (%s)", round, got, c.ede, dns.ExtendedErrorCodeToString[c.ede])
+					}
+				}
+			}
+			// Without DO, AD only when the client set it (RFC 6840 section 5.8).
+			q := new(dns.Msg)
+			q.SetQuestion(c.qname, c.qtype)
+			if r := exchangeTCP(t, rw.addr.String(), q); r.AuthenticatedData {
+				t.Errorf("AD set for a client that asked with neither AD nor DO")
+			}
+			q.AuthenticatedData = true
+			if r := exchangeTCP(t, rw.addr.String(), q); r.AuthenticatedData != c.secure {
+				t.Errorf("AD %v for a client that set AD, want %v", r.AuthenticatedData, c.secure)
+			}
+			if c.rcode == dns.RcodeServerFailure {
+				// Checking disabled: the data as the servers gave it.
+				q := new(dns.Msg)
+				q.SetQuestion(c.qname, c.qtype)
+				q.SetEdns0(1232, true)
+				q.CheckingDisabled = true
+				if r := exchangeTCP(t, rw.addr.String(), q); r.Rcode == dns.RcodeServerFailure || r.AuthenticatedData {
+					t.Errorf("with CD: rcode %s, AD %v; want the unchecked data without AD", dns.RcodeToString[r.Rcode], r.AuthenticatedData)
+				}
+			}
+		})
+	}
+}
+
+// exchangeTCP sends q over TCP (no truncation to bother with).
+func exchangeTCP(t *testing.T, addr string, q *dns.Msg) *dns.Msg {
+	t.Helper()
+	c := &dns.Client{Net: "tcp", Timeout: 10 * time.Second}
+	r, _, err := c.Exchange(q, addr)
+	if err != nil {
+		t.Fatalf("%s over TCP: %v", q.Question[0].Name, err)
+	}
+	return r
+}
+
+// edeCodes returns the Extended DNS Error codes of m.
+func edeCodes(m *dns.Msg) []uint16 {
+	var out []uint16
+	if opt := m.IsEdns0(); opt != nil {
+		for _, o := range opt.Option {
+			if e, ok := o.(*dns.EDNS0_EDE); ok {
+				out = append(out, e.InfoCode)
+			}
+		}
+	}
+	return out
+}
+
+// TestValidationAfterCD: what a client with CD was given unchecked stays
+// with CD queries. A bogus name error asked with CD first, then without,
+// is still SERVFAIL (name errors are cached by name alone, RFC 8020), and
+// so is a bogus answer.
+func TestValidationAfterCD(t *testing.T) {
+	lab := startLab(t, labPort())
+	rw := startStack(t, lab, withLabAnchor(t))
+	for _, c := range dnssecCases {
+		if c.rcode != dns.RcodeServerFailure {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			q := new(dns.Msg)
+			q.SetQuestion(c.qname, c.qtype)
+			q.SetEdns0(1232, true)
+			q.CheckingDisabled = true
+			if r := exchangeTCP(t, rw.addr.String(), q); r.Rcode == dns.RcodeServerFailure {
+				t.Fatalf("with CD: SERVFAIL")
+			}
+			for _, do := range []bool{true, false} {
+				q := new(dns.Msg)
+				q.SetQuestion(c.qname, c.qtype)
+				q.SetEdns0(1232, do)
+				if r := exchangeTCP(t, rw.addr.String(), q); r.Rcode != dns.RcodeServerFailure {
+					t.Errorf("DO %v after a CD query: rcode %s, want SERVFAIL", do, dns.RcodeToString[r.Rcode])
+				}
+			}
+		})
+	}
 }

@@ -108,9 +108,9 @@ func (w *walk) askShared(ctx context.Context, zone, server string, to netip.Addr
 		return outcome{}, errOutOfQueries
 	}
 	w.sent++
-	key := askKey(to, zone, q, w.plain, w.recursive, w.do)
+	key := askKey(to, zone, q, w.plain, w.recursive, w.upstreamDO())
 	return w.r.askFlights.do(ctx, key, func(ctx context.Context) (outcome, error) {
-		one := &walk{r: w.r, cache: w.cache, plain: w.plain, recursive: w.recursive, do: w.do} // a walk of one question, for budget and quirks
+		one := &walk{r: w.r, cache: w.cache, plain: w.plain, recursive: w.recursive, do: w.upstreamDO()} // a walk of one question, for budget and quirks
 		out, _, err := one.ask(ctx, zone, server, to, q)
 		return out, err
 	})
@@ -205,7 +205,7 @@ func (w *walk) exchange(ctx context.Context, zone, server string, to netip.AddrP
 // (RFC 7873 section 5.3).
 func (w *walk) exchangeCookies(ctx context.Context, to netip.AddrPort, wire dns.Question, edns bool, rto time.Duration) (Response, error) {
 	for attempt := 0; ; attempt++ {
-		query := w.r.newQuery(wire, edns, w.recursive, w.do)
+		query := w.r.newQuery(wire, edns, w.recursive, w.upstreamDO())
 		if edns {
 			opt := query.IsEdns0()
 			opt.Option = append(opt.Option, w.r.cookies.Option(to.Addr()))

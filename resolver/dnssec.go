@@ -1,25 +1,27 @@
 package resolver
 
 import (
+	"context"
 	"strings"
 
 	"github.com/miekg/dns"
 )
 
-// DNSSEC records on the way through. A walk for a query with the DO bit
-// asks the authorities with DO too (RFC 3225), and keeps with what
-// classify believed the DNSSEC records that belong to it: the RRSIGs over
+// DNSSEC records on the way through. A walk for a query with the DO bit,
+// and every walk of a validating resolver, asks the authorities with DO
+// too (RFC 3225), and keeps with what classify believed the DNSSEC
+// records that belong to it: the RRSIGs over
 // each RRset kept in the answer and authority sections, and the NSEC and
 // NSEC3 records of the zone asked, with their RRSIGs, that prove a name
 // error, a NODATA or a wildcard expansion (RFC 4035 section 3.2.1: a
 // security-aware resolver hands them to a client that asked for them).
-// A walk without DO neither asks for them nor gets them, so clients that
-// did not set DO never see them.
+// An answer cached for a query without DO is stored without them (check),
+// so clients that did not set DO never see them.
 
 // keepDNSSEC adds to out's message, for a walk with DO, the DNSSEC
 // records of reply that go with it. reply came from a server of zone.
 func (w *walk) keepDNSSEC(out outcome, reply *dns.Msg, zone string) outcome {
-	if !w.do || out.msg == nil {
+	if !w.upstreamDO() || out.msg == nil {
 		return out
 	}
 	m := out.msg
@@ -36,6 +38,27 @@ func (w *walk) keepDNSSEC(out outcome, reply *dns.Msg, zone string) outcome {
 	m.Ns = append(m.Ns, proofs...)
 	m.Ns = append(m.Ns, sigsFor(reply.Ns, m.Ns, zone)...)
 	return out
+}
+
+// check validates out, the answer zone's servers gave to q, when the walk
+// validates, marking a secure answer with the AD bit, and strips the
+// DNSSEC records from an answer cached for a query without DO.
+func (w *walk) check(ctx context.Context, q dns.Question, out outcome, zone string) error {
+	if out.msg == nil {
+		return nil
+	}
+	if w.validating() {
+		v, err := w.validate(ctx, q, out, zone)
+		if err != nil {
+			return err
+		}
+		out.msg.AuthenticatedData = v == verdictSecure
+	}
+	if !w.query(q).DO {
+		out.msg.Answer = withoutDNSSEC(out.msg.Answer)
+		out.msg.Ns = withoutDNSSEC(out.msg.Ns)
+	}
+	return nil
 }
 
 // hasDenial reports whether rrs hold an NSEC or NSEC3 record.

@@ -31,12 +31,12 @@ func TestKeepDNSSEC(t *testing.T) {
 	)
 	q := dns.Question{Name: "www.example.com.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
 
-	plain := (&walk{}).classify(reply, q, "example.com.")
+	plain := (&walk{r: &Resolver{}}).classify(reply, q, "example.com.")
 	if got := dnstest.Set(append(plain.msg.Answer, plain.msg.Ns...)); !slices.Equal(got, []string{"www.example.com. a 192.0.2.1"}) {
 		t.Errorf("without DO: %q, want the A record alone", got)
 	}
 
-	out := (&walk{do: true}).classify(reply, q, "example.com.")
+	out := (&walk{r: &Resolver{}, do: true}).classify(reply, q, "example.com.")
 	if out.kind != kindAnswer {
 		t.Fatalf("kind %s", out.kind)
 	}

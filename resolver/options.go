@@ -108,6 +108,12 @@ type Options struct {
 	// nil: a random secret for the life of the resolver.
 	CookieSecret []byte
 
+	// TrustAnchors turn DNSSEC validation on: DS or DNSKEY records of the
+	// zones trusted without proof (the root's, as IANA publishes them,
+	// or the lab's; ParseTrustAnchors reads them from a file). Empty: no
+	// validation. See validate.go.
+	TrustAnchors []dns.RR
+
 	Timeout   time.Duration // bound on one resolution; 0: DefaultTimeout
 	Exchanger Exchanger     // nil: NetExchanger{}
 	Cache     Cache         // nil: nothing is cached

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/rootwalk/rootwalk/resolver/internal/anchors"
 	"github.com/rootwalk/rootwalk/resolver/internal/cookies"
 	"github.com/rootwalk/rootwalk/resolver/internal/failcache"
 	"github.com/rootwalk/rootwalk/resolver/internal/selection"
@@ -70,6 +71,11 @@ type Resolver struct {
 	closed   bool
 	inflight sync.WaitGroup
 
+	// anchors are the DNSSEC trust anchors, nil without validation;
+	// keys the zone keys validated from them (validate.go).
+	anchors *anchors.Set
+	keys    keyCache
+
 	primed atomic.Bool
 	stats  struct {
 		resolutions, failures          atomic.Uint64
@@ -123,6 +129,15 @@ func New(opts Options) (*Resolver, error) {
 		r.staleAfter = DefaultStaleAnswerAfter
 	}
 	r.SetLocal(opts.Local)
+	if len(opts.TrustAnchors) > 0 {
+		r.anchors = anchors.NewSet()
+		for _, rr := range opts.TrustAnchors {
+			if err := r.anchors.Add(rr); err != nil {
+				return nil, fmt.Errorf("new resolver: trust anchor %v: %w", rr, err)
+			}
+		}
+		r.keys.entries = make(map[string]keyEntry)
+	}
 	var err error
 	if r.forward, err = configuredZones(opts.Forward, "forward"); err != nil {
 		return nil, fmt.Errorf("new resolver: %w", err)
@@ -241,7 +256,7 @@ func (r *Resolver) ResolveQuery(ctx context.Context, q Query) (*Result, error) {
 	if !shared(ctx) {
 		return r.resolveNow(ctx, q)
 	}
-	key := flightKey(q.Question)
+	key := flightName(q) // DO and CD apart: a bogus answer is no failure for a client that set CD
 	if left, err := r.failures.Check(key, r.clock.Now()); err != nil {
 		if res, ok := r.staleResult(q); ok {
 			return res, nil

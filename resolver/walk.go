@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/resolver/internal/dnssec"
 	"github.com/rootwalk/rootwalk/resolver/internal/selection"
 )
 
@@ -37,6 +38,11 @@ type walk struct {
 	plain bool
 	// recursive: the servers asked are forwarders (recursion desired).
 	recursive bool
+	// keyFetch: the walk is fetching a DS or DNSKEY RRset for the chain
+	// of trust, which keysFor validates itself (validate.go).
+	keyFetch bool
+	// budget bounds the walk's DNSSEC work; made when first needed.
+	budget *dnssec.Budget
 	// unreachable remembers name servers whose address could not be
 	// found in this walk, so that a tangle of glueless delegations is
 	// explored once, not once per path into it.
@@ -63,6 +69,11 @@ func (r *Resolver) newWalk(ctx context.Context) *walk {
 // query is q as the cache files it: with the client's DNSSEC bits for the
 // client's own chain, without them for the walk's sub-resolutions.
 func (w *walk) query(q dns.Question) Query {
+	if w.keyFetch {
+		// With their signatures, which keysFor checks, and filed as not
+		// validated, as a CD query's answer is.
+		return Query{Question: q, DO: true, CD: true}
+	}
 	if w.depth > 0 {
 		return Query{Question: q}
 	}
@@ -105,6 +116,7 @@ func (w *walk) resolveGuarded(ctx context.Context, q dns.Question) (*dns.Msg, er
 // chain. The rcode and authority section are those of the last name.
 func (w *walk) resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 	result := new(dns.Msg)
+	result.AuthenticatedData = true // until a link is not secure
 	seen := make(map[string]bool)
 	hop := q
 	for range maxChainLength {
@@ -124,6 +136,7 @@ func (w *walk) resolve(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 		result.Answer = append(result.Answer, reply.Answer...)
 		result.Ns = reply.Ns
 		result.Rcode = reply.Rcode
+		result.AuthenticatedData = result.AuthenticatedData && reply.AuthenticatedData
 
 		next, ok := chainEnd(reply, hop)
 		if !ok {
@@ -208,7 +221,13 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 			return m, nil
 		}
 	}
-	if !w.refreshing(q) {
+	if w.keyFetch {
+		// The chain of trust's own lookups are the resolver's bookkeeping,
+		// not answers: they are not counted as hits or misses.
+		if m, ok := w.cache.known(w.query(q), w.r.clock.Now()); ok {
+			return m, nil
+		}
+	} else if !w.refreshing(q) {
 		if m, refresh, ok := w.cache.lookupAnswer(w.query(q), w.r.clock.Now()); ok {
 			if w.tracing() {
 				w.emit(ctx, Event{Kind: EventCacheHit, Question: q, Reply: m})
@@ -260,12 +279,20 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 			continue
 		}
 		if !minimised {
-			if out.kind == kindNXDOMAIN && !hasAlias(out.msg) {
+			if err := w.check(ctx, q, out, dp.zone); err != nil {
+				return nil, err
+			}
+			// Name errors are cached by name alone, for every walk: one a
+			// validating resolver has not checked (CD, or the chain of
+			// trust's own fetches) must not stand for the others.
+			if out.kind == kindNXDOMAIN && !hasAlias(out.msg) && !w.unchecked() {
 				w.storeNXDOMAIN(q, out.msg)
 			}
 			return w.cache.storeAnswer(w.query(q), out.msg, w.r.clock.Now()), nil
 		}
-		_ = w.cache.storeAnswer(w.query(ask), out.msg, w.r.clock.Now()) // true data about ask, kept for later
+		if w.check(ctx, ask, out, dp.zone) == nil {
+			_ = w.cache.storeAnswer(w.query(ask), out.msg, w.r.clock.Now()) // true data about ask, kept for later
+		}
 		qm.learned(out)
 	}
 	return nil, fmt.Errorf("%w: more than %d referrals for %s", ErrBudgetExceeded, maxReferralDepth, q.Name)
@@ -486,6 +513,7 @@ func (w *walk) nxdomainCut(q dns.Question) (*dns.Msg, string) {
 			continue
 		}
 		cut := &dns.Msg{Ns: m.Ns}
+		cut.AuthenticatedData = m.AuthenticatedData // its proof covers the names below it too
 		if !w.do {
 			// Name errors are cached by name alone: what a DO walk
 			// stored carries its NSEC or NSEC3 proof.

@@ -275,6 +275,9 @@ func (h *Handler) resolve(req, reply *dns.Msg, client netip.Addr) (*dns.Msg, str
 	reply.Rcode = res.Reply.Rcode
 	reply.Answer = res.Reply.Answer
 	reply.Ns = res.Reply.Ns
+	// AD only for a client that asked for it, with AD or DO (RFC 6840
+	// section 5.8), and only for what was validated as secure.
+	reply.AuthenticatedData = res.Reply.AuthenticatedData && (req.AuthenticatedData || q.DO)
 	switch {
 	case res.Stale:
 		if opt != nil {
@@ -343,6 +346,10 @@ func addEDE(opt *dns.OPT, code uint16, text string) {
 
 // errorEDE is the Extended DNS Error code that explains err.
 func errorEDE(err error) uint16 {
+	var bogus *resolver.BogusError
+	if errors.As(err, &bogus) {
+		return bogus.Code // DNSSEC Bogus, Signature Expired, DNSKEY Missing, ... (RFC 8914)
+	}
 	switch {
 	case errors.Is(err, resolver.ErrCachedFailure):
 		return dns.ExtendedErrorCodeCachedError // RFC 9520 section 3.1

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/miekg/dns"
+
 	"github.com/rootwalk/rootwalk/cache"
 	"github.com/rootwalk/rootwalk/config"
 	"github.com/rootwalk/rootwalk/resolver"
@@ -31,7 +33,15 @@ func resolverOptions(cfg *config.Config, lab *zones.Lab, c *cache.Cache, log *sl
 	if lab != nil {
 		port = uint16(lab.Port())
 	}
+	anchors, err := trustAnchors(cfg, lab)
+	if err != nil {
+		return resolver.Options{}, err
+	}
+	if len(anchors) == 0 && cfg.DNSSEC.Enabled {
+		log.Info("DNSSEC validation off: no trust anchor for these root hints (dnssec.trust_anchor)")
+	}
 	return resolver.Options{
+		TrustAnchors:      anchors,
 		Local:             local,
 		Forward:           zoneServers(cfg.ForwardZones),
 		Stub:              zoneServers(cfg.StubZones),
@@ -48,6 +58,39 @@ func resolverOptions(cfg *config.Config, lab *zones.Lab, c *cache.Cache, log *sl
 		ServeStale:        cfg.Cache.ServeStale,
 		Logger:            log.With("component", "resolver"),
 	}, nil
+}
+
+// trustAnchors returns the DNSSEC trust anchors to validate from, none
+// when dnssec.enabled is false: dnssec.trust_anchor's file if set; else
+// the keys of the lab running in this process; else IANA's root keys with
+// IANA's hints. A lab elsewhere (root_hints lab) or a hints file has keys
+// this process cannot know: only dnssec.trust_anchor turns validation on
+// for them (rootwalk lab --anchor-out writes the lab's).
+func trustAnchors(cfg *config.Config, lab *zones.Lab) ([]dns.RR, error) {
+	switch {
+	case !cfg.DNSSEC.Enabled:
+		return nil, nil
+	case cfg.DNSSEC.TrustAnchor != "":
+		f, err := os.Open(cfg.DNSSEC.TrustAnchor)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("dnssec.trust_anchor: %w", err)}
+		}
+		defer func() { _ = f.Close() }() // read-only
+		rrs, err := resolver.ParseTrustAnchors(f, cfg.DNSSEC.TrustAnchor)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("dnssec.trust_anchor: %w", err)}
+		}
+		return rrs, nil
+	case lab != nil:
+		text, err := zones.LabAnchor()
+		if err != nil {
+			return nil, err
+		}
+		return resolver.ParseTrustAnchors(strings.NewReader(text), "lab")
+	case cfg.RootHints.Kind == config.HintsIANA:
+		return resolver.IANATrustAnchors(), nil
+	}
+	return nil, nil
 }
 
 // noLimitIfZero maps a configured limit, where 0 means none, to the

@@ -7,8 +7,6 @@ package failcache
 import (
 	"sync"
 	"time"
-
-	"github.com/miekg/dns"
 )
 
 // Resolution failures are remembered (RFC 9520) so that a broken zone does
@@ -20,10 +18,11 @@ const (
 	maxEntries = 10_000
 )
 
-// Cache remembers recent resolution failures by question.
+// Cache remembers recent resolution failures by question: the key the
+// caller makes of it (the resolver's: name, type, class, DO and CD).
 type Cache struct {
 	mu      sync.Mutex
-	entries map[dns.Question]failedQuestion
+	entries map[string]failedQuestion
 }
 
 type failedQuestion struct {
@@ -33,11 +32,11 @@ type failedQuestion struct {
 }
 
 // New returns an empty Cache.
-func New() *Cache { return &Cache{entries: make(map[dns.Question]failedQuestion)} }
+func New() *Cache { return &Cache{entries: make(map[string]failedQuestion)} }
 
 // Check returns the remembered failure of q and how long it has left, if
 // it has not expired.
-func (f *Cache) Check(q dns.Question, now time.Time) (left time.Duration, err error) {
+func (f *Cache) Check(q string, now time.Time) (left time.Duration, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, ok := f.entries[q]
@@ -49,7 +48,7 @@ func (f *Cache) Check(q dns.Question, now time.Time) (left time.Duration, err er
 
 // Add remembers that q failed with err, for longer if it failed just
 // before too.
-func (f *Cache) Add(q dns.Question, err error, now time.Time) {
+func (f *Cache) Add(q string, err error, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, ok := f.entries[q]
@@ -69,7 +68,7 @@ func (f *Cache) Add(q dns.Question, err error, now time.Time) {
 // Hold makes q count as failed with err until at least until, however
 // long its own backoff would have lasted: the recheck timer of RFC 8767
 // while q is answered stale. It keeps the count of failures in a row.
-func (f *Cache) Hold(q dns.Question, err error, until time.Time) {
+func (f *Cache) Hold(q string, err error, until time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, ok := f.entries[q]
@@ -82,7 +81,7 @@ func (f *Cache) Hold(q dns.Question, err error, until time.Time) {
 }
 
 // Forget drops q's failure once q resolves again.
-func (f *Cache) Forget(q dns.Question) {
+func (f *Cache) Forget(q string) {
 	f.mu.Lock()
 	delete(f.entries, q)
 	f.mu.Unlock()

@@ -3,7 +3,7 @@ package packet
 import "encoding/binary"
 
 // A key is the lower-cased question name followed by QTYPE, QCLASS and
-// one byte of flag bits: everything the full path's answer depends on
+// one byte of flag bits (EDNS, DO, CD, AD): everything the full path's answer depends on
 // that a plain query can vary. Stored entries keep their key so that a
 // hash collision is caught by comparing bytes and never answers the wrong
 // question.
@@ -14,6 +14,7 @@ const (
 	keyEDNS = 1 << iota // the query had an OPT record: the reply carries one
 	keyDO               // DNSSEC records wanted (RFC 3225)
 	keyCD               // checking disabled (RFC 4035 section 3.2.2)
+	keyAD               // the client asked for the AD bit (RFC 6840 section 5.7)
 )
 
 // makeKey writes q's key into buf and returns its length, or false when
@@ -35,6 +36,9 @@ func makeKey(buf *[maxKeyLen]byte, q *Query) (int, bool) {
 	}
 	if q.CD {
 		flags |= keyCD
+	}
+	if q.AD {
+		flags |= keyAD
 	}
 	buf[n+4] = flags
 	return n + 5, true

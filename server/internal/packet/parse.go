@@ -20,6 +20,7 @@ const (
 	bitTC       = 0x02
 	bitRD       = 0x01
 	bitCD       = 0x10
+	bitAD       = 0x20
 	maskRcode   = 0x0f
 	bitDO       = 0x8000 // in the OPT record's flags (RFC 3225)
 	rcodeNX     = 3
@@ -31,6 +32,9 @@ const (
 type Query struct {
 	ID     uint16
 	RD, CD bool // flags of the query
+	// AD: the client set AD, asking to be told whether the answer is
+	// secure (RFC 6840 section 5.7); replies to it differ in their AD bit.
+	AD bool
 	// Name is the question name in wire form (length-prefixed labels, the
 	// root's 0 byte included), a sub-slice of the packet: not copied.
 	Name    []byte
@@ -81,6 +85,7 @@ func ParseQuery(pkt []byte, q *Query) bool {
 		ID:      binary.BigEndian.Uint16(pkt),
 		RD:      pkt[2]&bitRD != 0,
 		CD:      pkt[3]&bitCD != 0,
+		AD:      pkt[3]&bitAD != 0,
 		Name:    pkt[headerLen:end:end],
 		Qtype:   binary.BigEndian.Uint16(pkt[end:]),
 		Qclass:  binary.BigEndian.Uint16(pkt[end+2:]),
