@@ -3,7 +3,9 @@ package resolver
 import (
 	"net/netip"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -56,5 +58,19 @@ func TestAskKeySeparatesDO(t *testing.T) {
 	to := netip.MustParseAddrPort("127.0.0.53:53")
 	if askKey(to, "example.com.", q, false, false, true) == askKey(to, "example.com.", q, false, false, false) {
 		t.Error("a query with DO and one without share a key: one would get the other's DNSSEC records, or lack them")
+	}
+}
+
+func TestKeyCacheBounded(t *testing.T) {
+	c := keyCache{entries: make(map[string]keyEntry)}
+	now := time.Now()
+	for i := range maxKeyEntries + 500 {
+		c.put(strconv.Itoa(i)+".example.", keyEntry{insecure: true, expires: now.Add(time.Hour)}, now)
+	}
+	if n := len(c.entries); n > maxKeyEntries {
+		t.Errorf("%d zones kept, want at most %d", n, maxKeyEntries)
+	}
+	if _, ok := c.get(strconv.Itoa(maxKeyEntries+499)+".example.", now); !ok {
+		t.Error("the zone put last is gone")
 	}
 }

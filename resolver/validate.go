@@ -87,6 +87,11 @@ func ParseTrustAnchors(r io.Reader, file string) ([]dns.RR, error) {
 // them (KSK-2017 and KSK-2024), for use with IANA's root hints.
 func IANATrustAnchors() []dns.RR { return anchors.IANARoot().Records() }
 
+// maxKeyEntries bounds the zones whose keys are kept: a flood of names in
+// fresh zones must not grow the map without end. Past it, expired entries
+// go first, then arbitrary ones.
+const maxKeyEntries = 10_000
+
 // keyCache holds the verdicts of keysFor by zone.
 type keyCache struct {
 	mu      sync.Mutex
@@ -112,9 +117,22 @@ func (c *keyCache) get(zone string, now time.Time) (keyEntry, bool) {
 	return e, true
 }
 
-func (c *keyCache) put(zone string, e keyEntry) {
+func (c *keyCache) put(zone string, e keyEntry, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.entries) >= maxKeyEntries {
+		for z, old := range c.entries {
+			if !now.Before(old.expires) {
+				delete(c.entries, z)
+			}
+		}
+		for z := range c.entries { // map order: an arbitrary tenth
+			if len(c.entries) < maxKeyEntries*9/10 {
+				break
+			}
+			delete(c.entries, z)
+		}
+	}
 	c.entries[zone] = e
 }
 
@@ -274,7 +292,7 @@ func (w *walk) keysFor(ctx context.Context, zone string) (keyEntry, error) {
 		ttl = bogusTTL
 	}
 	e.expires = now.Add(ttl)
-	w.r.keys.put(zone, e)
+	w.r.keys.put(zone, e, now)
 	if e.err != nil {
 		return keyEntry{}, e.err
 	}
