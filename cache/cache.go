@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/miekg/dns"
@@ -343,7 +344,14 @@ func (c *Cache) storeRRsets(m *dns.Msg, own *entry, now time.Time) {
 // NSEC and NSEC3 records other than those of type qtype.
 func withoutDNSSEC(m *dns.Msg, qtype uint16) *dns.Msg {
 	keep := func(rrs []dns.RR) ([]dns.RR, bool) {
-		out := rrs[:0:0]
+		drop := func(rr dns.RR) bool {
+			t := rr.Header().Rrtype
+			return t != qtype && (t == dns.TypeRRSIG || t == dns.TypeNSEC || t == dns.TypeNSEC3)
+		}
+		if !slices.ContainsFunc(rrs, drop) {
+			return rrs, false
+		}
+		out := make([]dns.RR, 0, len(rrs))
 		for _, rr := range rrs {
 			switch t := rr.Header().Rrtype; t {
 			case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:

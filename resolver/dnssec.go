@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -71,9 +72,13 @@ func hasDenial(rrs []dns.RR) bool {
 	return false
 }
 
-// withoutDNSSEC returns rrs less their RRSIG, NSEC and NSEC3 records.
+// withoutDNSSEC returns rrs less their RRSIG, NSEC and NSEC3 records: rrs
+// itself when it has none, as most have.
 func withoutDNSSEC(rrs []dns.RR) []dns.RR {
-	out := rrs[:0:0]
+	if !slices.ContainsFunc(rrs, isDNSSEC) {
+		return rrs
+	}
+	out := make([]dns.RR, 0, len(rrs))
 	for _, rr := range rrs {
 		switch rr.Header().Rrtype {
 		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
@@ -82,6 +87,15 @@ func withoutDNSSEC(rrs []dns.RR) []dns.RR {
 		}
 	}
 	return out
+}
+
+// isDNSSEC reports whether rr is an RRSIG, NSEC or NSEC3 record.
+func isDNSSEC(rr dns.RR) bool {
+	switch rr.Header().Rrtype {
+	case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+		return true
+	}
+	return false
 }
 
 // sigsFor returns the RRSIGs among rrs, owned inside zone, that cover an

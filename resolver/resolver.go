@@ -256,7 +256,7 @@ func (r *Resolver) ResolveQuery(ctx context.Context, q Query) (*Result, error) {
 	if !shared(ctx) {
 		return r.resolveNow(ctx, q)
 	}
-	key := flightName(q) // DO and CD apart: a bogus answer is no failure for a client that set CD
+	key := flightName(q) // the shared walk's, and the failure's: DO and CD apart, since a bogus answer is no failure with CD
 	if left, err := r.failures.Check(key, r.clock.Now()); err != nil {
 		if res, ok := r.staleResult(q); ok {
 			return res, nil
@@ -268,7 +268,7 @@ func (r *Resolver) ResolveQuery(ctx context.Context, q Query) (*Result, error) {
 	}
 	ch := make(chan singleflight.Result, 1)
 	started := r.spawn(ch, func(base context.Context) {
-		v, err, shared := r.flights.Do(flightName(q), func() (any, error) {
+		v, err, shared := r.flights.Do(key, func() (any, error) {
 			res, err := r.resolveNow(base, q)
 			if err != nil && base.Err() == nil {
 				r.failures.Add(key, err, r.clock.Now())
