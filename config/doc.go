@@ -13,8 +13,10 @@
 // help text; flag registration, the environment names, the defaults given
 // to viper and the error messages all come from it. A few flags differ from
 // the rule or have aliases, kept forever: --lab for lab.enabled,
-// --anchor-out for lab.anchor_out (the name issue 8 gives it), and --admin
-// for --admin-listen.
+// --anchor-out for lab.anchor_out, --negative-trust-anchor for
+// dnssec.negative_trust_anchors and --dnssec-override-date for
+// dnssec.override_date (the names issue 8 gives them), and --admin for
+// --admin-listen.
 //
 // # Data flow
 //

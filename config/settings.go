@@ -56,6 +56,8 @@ const (
 	keyLocalZones   = "local_zones"
 	keyDNSSECOn     = "dnssec.enabled"
 	keyTrustAnchor  = "dnssec.trust_anchor"
+	keyNTAs         = "dnssec.negative_trust_anchors"
+	keyOverrideDate = "dnssec.override_date"
 )
 
 // envPrefix starts the environment variable of every setting (DESIGN.md,
@@ -159,6 +161,18 @@ var settings = []setting{
 		def:     "",
 		usage:   "DNSSEC trust anchors: DS or DNSKEY records in master-file form in `FILE` (as Unbound's trust-anchor-file); empty: the default for the hints",
 		aliases: []string{"trust-anchor"},
+	},
+	{
+		key:   keyNTAs,
+		def:   []string{},
+		usage: "negative trust anchors (RFC 7646): names under `ZONE` are not validated, for zones whose DNSSEC is known broken; repeatable",
+		flag:  "negative-trust-anchor",
+	},
+	{
+		key:   keyOverrideDate,
+		def:   "",
+		usage: "check signature validity as of `YYYYMMDDhhmmss` (UTC) instead of now, for debugging, as Unbound's val-override-date; empty: now",
+		flag:  "dnssec-override-date",
 	},
 	{
 		key:   keyLabEnabled,

@@ -41,7 +41,8 @@ func TestTableMatchesDecoder(t *testing.T) {
 // TestSpellings checks the three spellings of every setting against
 // DESIGN.md's rule, and that no two settings share one.
 func TestSpellings(t *testing.T) {
-	exceptions := map[string]string{keyLabEnabled: "lab", keyLabAnchorOut: "anchor-out"}
+	exceptions := map[string]string{keyLabEnabled: "lab", keyLabAnchorOut: "anchor-out",
+		keyNTAs: "negative-trust-anchor", keyOverrideDate: "dnssec-override-date"}
 	flags := map[string]string{}
 	envs := map[string]string{}
 	for i := range settings {
@@ -94,6 +95,8 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "dnssec-enabled", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_DNSSEC_ENABLED"},
 		{flag: "dnssec-trust-anchor", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_DNSSEC_TRUST_ANCHOR"},
 		{flag: "trust-anchor", wantDefault: "", wantType: "string", wantInUsage: "alias of --dnssec-trust-anchor"},
+		{flag: "negative-trust-anchor", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_DNSSEC_NEGATIVE_TRUST_ANCHORS"},
+		{flag: "dnssec-override-date", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_DNSSEC_OVERRIDE_DATE"},
 		{flag: "lab", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LAB_ENABLED"},
 		{flag: "lab-port", wantDefault: "10053", wantType: "int", wantInUsage: "ROOTWALK_LAB_PORT"},
 		{flag: "lab-loss", wantDefault: "0", wantType: "float64", wantInUsage: "ROOTWALK_LAB_LOSS"},

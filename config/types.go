@@ -66,6 +66,12 @@ type DNSSEC struct {
 	// TrustAnchor is a readable file of DS or DNSKEY records; empty for
 	// the default of the hints.
 	TrustAnchor string
+	// NegativeTrustAnchors are zones whose names are not validated (RFC
+	// 7646), fully qualified and lower-case.
+	NegativeTrustAnchors []string
+	// OverrideDate, when not zero, is the time signatures are checked
+	// against instead of now.
+	OverrideDate time.Time
 }
 
 // HintsKind says which root hints the resolver starts from.

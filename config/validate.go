@@ -27,6 +27,8 @@ const (
 		"or KiB, MiB, GiB (powers of 1024), such as 128MiB"
 	wantCacheFile   = "a file path, or empty to keep no cache file"
 	wantAnchorFile  = "the path of a readable file of DS or DNSKEY records, or empty"
+	wantNTA         = "domain names such as broken.example, as a list"
+	wantDate        = "a UTC time as YYYYMMDDhhmmss, such as 20261127120000, or empty"
 	wantDuration    = "a duration of at least 0s" + durationForm
 	wantTTL         = "a duration of at least 1s" + durationForm
 	wantCachePolicy = "lru or 2q"
@@ -68,8 +70,10 @@ type rawConfig struct {
 }
 
 type rawDNSSEC struct {
-	Enabled     any `mapstructure:"enabled"`
-	TrustAnchor any `mapstructure:"trust_anchor"`
+	Enabled      any `mapstructure:"enabled"`
+	TrustAnchor  any `mapstructure:"trust_anchor"`
+	NTAs         any `mapstructure:"negative_trust_anchors"`
+	OverrideDate any `mapstructure:"override_date"`
 }
 
 type rawTCP struct {
@@ -152,6 +156,10 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.LocalZones = b.folder(keyLocalZones, raw.LocalZones)
 	cfg.DNSSEC.Enabled = b.bool(keyDNSSECOn, raw.DNSSEC.Enabled)
 	cfg.DNSSEC.TrustAnchor = b.readableFile(keyTrustAnchor, raw.DNSSEC.TrustAnchor, wantAnchorFile)
+	if ntas := listOf(b, keyNTAs, raw.DNSSEC.NTAs, wantNTA, parseDomain); len(ntas) > 0 {
+		cfg.DNSSEC.NegativeTrustAnchors = ntas
+	}
+	cfg.DNSSEC.OverrideDate = b.date(keyOverrideDate, raw.DNSSEC.OverrideDate)
 	cfg.Lab.Enabled = b.bool(keyLabEnabled, raw.Lab.Enabled)
 	labPort, labPortOK := b.port(keyLabPort, raw.Lab.Port)
 	cfg.Lab.Port = labPort
@@ -340,6 +348,29 @@ func pathCause(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// parseDomain reads one domain name, made fully qualified and lower-case.
+func parseDomain(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if _, ok := dns.IsDomainName(s); !ok || s == "" {
+		return "", false
+	}
+	return dns.Fqdn(strings.ToLower(s)), true
+}
+
+// date reads a UTC time written YYYYMMDDhhmmss, or empty for none.
+func (b *builder) date(key string, raw any) time.Time {
+	s := b.optionalPath(key, raw, wantDate)
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse("20060102150405", s)
+	if err != nil {
+		b.fail(key, s, wantDate)
+		return time.Time{}
+	}
+	return t
 }
 
 // readableFile reads a setting naming a file that must be readable now,

@@ -358,3 +358,29 @@ func TestValidationAfterCD(t *testing.T) {
 		})
 	}
 }
+
+// TestNegativeTrustAnchorAndOverrideDate: a negative trust anchor (RFC
+// 7646) turns a bogus zone's answers into insecure ones and leaves the
+// others validated; an override date makes signatures be checked as of
+// then.
+func TestNegativeTrustAnchorAndOverrideDate(t *testing.T) {
+	lab := startLab(t, labPort())
+	anchor := withLabAnchor(t)
+	nta := startStack(t, lab, anchor, func(o *resolver.Options) { o.NegativeTrustAnchors = []string{"Sig-Expired.org"} })
+	if r := askDO(t, nta.addr.String(), "www.sig-expired.org.", dns.TypeA); r.Rcode != dns.RcodeSuccess || r.AuthenticatedData {
+		t.Errorf("under a negative trust anchor: rcode %s, AD %v; want NOERROR without AD", dns.RcodeToString[r.Rcode], r.AuthenticatedData)
+	}
+	if r := askDO(t, nta.addr.String(), "www.ds-mismatch.org.", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("beside the negative trust anchor: rcode %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
+	}
+	if r := askDO(t, nta.addr.String(), "www.example.com.", dns.TypeA); !r.AuthenticatedData {
+		t.Error("beside the negative trust anchor: a secure answer without AD")
+	}
+
+	// The lab's signatures are valid for 30 days: 60 days on, all expired.
+	later := startStack(t, lab, anchor, func(o *resolver.Options) { o.ValidationTime = time.Now().Add(60 * 24 * time.Hour) })
+	r := askDO(t, later.addr.String(), "www.example.com.", dns.TypeA)
+	if r.Rcode != dns.RcodeServerFailure || !slices.Contains(edeCodes(r), dns.ExtendedErrorCodeSignatureExpired) {
+		t.Errorf("checked 60 days on: rcode %s, EDE %v; want SERVFAIL, Signature Expired", dns.RcodeToString[r.Rcode], edeCodes(r))
+	}
+}

@@ -113,6 +113,14 @@ type Options struct {
 	// or the lab's; ParseTrustAnchors reads them from a file). Empty: no
 	// validation. See validate.go.
 	TrustAnchors []dns.RR
+	// NegativeTrustAnchors are zones whose names are not validated (RFC
+	// 7646): their answers are given as insecure, for zones whose DNSSEC
+	// is known broken.
+	NegativeTrustAnchors []string
+	// ValidationTime, when not zero, is the time signatures are checked
+	// against instead of the clock's, for debugging (Unbound's
+	// val-override-date).
+	ValidationTime time.Time
 
 	Timeout   time.Duration // bound on one resolution; 0: DefaultTimeout
 	Exchanger Exchanger     // nil: NetExchanger{}

@@ -75,6 +75,8 @@ type Resolver struct {
 	// keys the zone keys validated from them (validate.go).
 	anchors *anchors.Set
 	keys    keyCache
+	ntas    []string  // negative trust anchors, canonical
+	valTime time.Time // Options.ValidationTime
 
 	primed atomic.Bool
 	stats  struct {
@@ -137,6 +139,13 @@ func New(opts Options) (*Resolver, error) {
 			}
 		}
 		r.keys.entries = make(map[string]keyEntry)
+		for _, nta := range opts.NegativeTrustAnchors {
+			if _, ok := dns.IsDomainName(nta); !ok {
+				return nil, fmt.Errorf("new resolver: negative trust anchor %q is not a domain name", nta)
+			}
+			r.ntas = append(r.ntas, canonical(nta))
+		}
+		r.valTime = opts.ValidationTime
 	}
 	var err error
 	if r.forward, err = configuredZones(opts.Forward, "forward"); err != nil {

@@ -187,10 +187,31 @@ func bogus(zone string, err error) (verdict, error) {
 	return 0, &BogusError{Zone: zone, Code: code, Detail: err.Error()}
 }
 
+// underNTA reports whether name is at or below a negative trust anchor.
+func (r *Resolver) underNTA(name string) bool {
+	for _, nta := range r.ntas {
+		if dns.IsSubDomain(nta, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// sigTime is the time signatures' validity is checked against.
+func (w *walk) sigTime() time.Time {
+	if !w.r.valTime.IsZero() {
+		return w.r.valTime
+	}
+	return w.r.clock.Now()
+}
+
 // validate checks out, the answer the servers of zone gave to q.
 func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone string) (verdict, error) {
 	m := out.msg
 	signer := signerOf(m, zone)
+	if w.r.underNTA(q.Name) || w.r.underNTA(signer) {
+		return verdictInsecure, nil // RFC 7646: as if unsigned
+	}
 	keys, err := w.keysFor(ctx, signer)
 	if err != nil {
 		return 0, err
@@ -198,7 +219,7 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 	if keys.insecure {
 		return verdictInsecure, nil
 	}
-	now := w.r.clock.Now()
+	now := w.sigTime()
 	b := w.workBudget()
 	sets, sigs := splitRRsets(m.Answer)
 	var wildcards [][2]string // name, wildcard
@@ -284,7 +305,7 @@ func (w *walk) keysFor(ctx context.Context, zone string) (keyEntry, error) {
 		}
 		return e, nil
 	}
-	e, ttl := w.chain(ctx, zone, now)
+	e, ttl := w.chain(ctx, zone)
 	if e.err != nil {
 		if stop(ctx, e.err) {
 			return keyEntry{}, e.err // cut short: nothing learned
@@ -301,7 +322,11 @@ func (w *walk) keysFor(ctx context.Context, zone string) (keyEntry, error) {
 
 // chain follows the chain of trust to zone's keys, and says for how long
 // its verdict holds.
-func (w *walk) chain(ctx context.Context, zone string, now time.Time) (keyEntry, time.Duration) {
+func (w *walk) chain(ctx context.Context, zone string) (keyEntry, time.Duration) {
+	now := w.sigTime()
+	if w.r.underNTA(zone) {
+		return keyEntry{insecure: true}, insecureTTLCap // RFC 7646
+	}
 	top, ok := w.r.anchors.Closest(zone)
 	if !ok {
 		return keyEntry{insecure: true}, insecureTTLCap // no anchor above it
@@ -320,7 +345,7 @@ func (w *walk) chain(ctx context.Context, zone string, now time.Time) (keyEntry,
 		return keyEntry{err: chainBroken(parent, err)}, 0
 	}
 	if pk.insecure {
-		return keyEntry{insecure: true}, min(pk.expires.Sub(now), insecureTTLCap)
+		return keyEntry{insecure: true}, min(pk.expires.Sub(w.r.clock.Now()), insecureTTLCap)
 	}
 	b := w.workBudget()
 	sets, sigs := splitRRsets(reply.Answer)
