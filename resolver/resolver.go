@@ -18,6 +18,7 @@ import (
 
 	"github.com/rootwalk/rootwalk/resolver/internal/anchors"
 	"github.com/rootwalk/rootwalk/resolver/internal/cookies"
+	"github.com/rootwalk/rootwalk/resolver/internal/dnssec"
 	"github.com/rootwalk/rootwalk/resolver/internal/failcache"
 	"github.com/rootwalk/rootwalk/resolver/internal/selection"
 	"github.com/rootwalk/rootwalk/resolver/internal/tcpconns"
@@ -75,8 +76,9 @@ type Resolver struct {
 	// keys the zone keys validated from them (validate.go).
 	anchors *anchors.Set
 	keys    keyCache
-	ntas    []string  // negative trust anchors, canonical
-	valTime time.Time // Options.ValidationTime
+	sigs    *dnssec.SigCache // verified signatures, shared by every walk
+	ntas    []string         // negative trust anchors, canonical
+	valTime time.Time        // Options.ValidationTime
 
 	primed atomic.Bool
 	stats  struct {
@@ -139,6 +141,7 @@ func New(opts Options) (*Resolver, error) {
 			}
 		}
 		r.keys.entries = make(map[string]keyEntry)
+		r.sigs = dnssec.NewSigCache(maxSigCache)
 		for _, nta := range opts.NegativeTrustAnchors {
 			if _, ok := dns.IsDomainName(nta); !ok {
 				return nil, fmt.Errorf("new resolver: negative trust anchor %q is not a domain name", nta)

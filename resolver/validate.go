@@ -87,6 +87,10 @@ func ParseTrustAnchors(r io.Reader, file string) ([]dns.RR, error) {
 // them (KSK-2017 and KSK-2024), for use with IANA's root hints.
 func IANATrustAnchors() []dns.RR { return anchors.IANARoot().Records() }
 
+// maxSigCache bounds the verified signatures the resolver remembers
+// (dnssec.SigCache): each costs a map slot, about 64 bytes.
+const maxSigCache = 100_000
+
 // maxKeyEntries bounds the zones whose keys are kept: a flood of names in
 // fresh zones must not grow the map without end. Past it, expired entries
 // go first, then arbitrary ones.
@@ -156,7 +160,7 @@ func (w *walk) upstreamDO() bool { return w.do || w.r.anchors != nil }
 // budget returns the walk's validation work budget.
 func (w *walk) workBudget() *dnssec.Budget {
 	if w.budget == nil {
-		w.budget = dnssec.NewBudget(dnssec.MaxSignatureValidations, dnssec.MaxNSEC3Hashes)
+		w.budget = dnssec.NewBudget(dnssec.MaxSignatureValidations, dnssec.MaxNSEC3Hashes).WithCache(w.r.sigs)
 	}
 	return w.budget
 }

@@ -68,6 +68,7 @@ const (
 type Budget struct {
 	maxSigs, maxHashes int64
 	sigs, hashes       atomic.Int64 // spent, including refused attempts
+	cache              *SigCache    // verified signatures, shared; nil: none
 }
 
 // NewBudget returns a budget of maxSignatures signature verifications and
@@ -76,6 +77,13 @@ type Budget struct {
 // allows none.
 func NewBudget(maxSignatures, maxHashes int) *Budget {
 	return &Budget{maxSigs: int64(maxSignatures), maxHashes: int64(maxHashes)}
+}
+
+// WithCache has the budget's verifications consult and fill c, a cache
+// shared by every resolution, and returns b.
+func (b *Budget) WithCache(c *SigCache) *Budget {
+	b.cache = c
+	return b
 }
 
 // SignaturesUsed returns how many signature verifications the budget has

@@ -112,6 +112,13 @@ func VerifyRRset(rrset []dns.RR, sigs []*dns.RRSIG, keys []*dns.DNSKEY, zone str
 			continue
 		}
 		for _, k := range cands {
+			var key [32]byte
+			if b != nil && b.cache != nil {
+				key = sigKey(sig, k, rrset)
+				if b.cache.has(key) {
+					return Verified{Wildcard: expandedFrom(owner, sig.Labels), TTL: cacheTTL(rrset, sig, left)}, nil
+				}
+			}
 			if !b.spendSignature() {
 				return Verified{}, fail(ReasonBudget, "signature verifications for this resolution used up at %s", what)
 			}
@@ -121,6 +128,9 @@ func VerifyRRset(rrset []dns.RR, sigs []*dns.RRSIG, keys []*dns.DNSKEY, zone str
 						what, sig.KeyTag, dns.AlgorithmToString[sig.Algorithm], err)
 				}
 				continue
+			}
+			if b.cache != nil {
+				b.cache.add(key)
 			}
 			return Verified{Wildcard: expandedFrom(owner, sig.Labels), TTL: cacheTTL(rrset, sig, left)}, nil
 		}
