@@ -57,6 +57,7 @@ const (
 	keyDNSSECOn     = "dnssec.enabled"
 	keyTrustAnchor  = "dnssec.trust_anchor"
 	keyNTAs         = "dnssec.negative_trust_anchors"
+	keyAnchorState  = "dnssec.anchor_state_file"
 	keyOverrideDate = "dnssec.override_date"
 )
 
@@ -161,6 +162,11 @@ var settings = []setting{
 		def:     "",
 		usage:   "DNSSEC trust anchors: DS or DNSKEY records in master-file form in `FILE` (as Unbound's trust-anchor-file); empty: the default for the hints",
 		aliases: []string{"trust-anchor"},
+	},
+	{
+		key:   keyAnchorState,
+		def:   "",
+		usage: "keep the root's trust anchors current by RFC 5011 in `FILE` (created if missing), as Unbound's auto-trust-anchor-file; not with the lab, whose keys are new each run; empty: the configured anchors only",
 	},
 	{
 		key:   keyNTAs,

@@ -95,6 +95,7 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "dnssec-enabled", wantDefault: "true", wantType: "bool", wantInUsage: "ROOTWALK_DNSSEC_ENABLED"},
 		{flag: "dnssec-trust-anchor", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_DNSSEC_TRUST_ANCHOR"},
 		{flag: "trust-anchor", wantDefault: "", wantType: "string", wantInUsage: "alias of --dnssec-trust-anchor"},
+		{flag: "dnssec-anchor-state-file", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_DNSSEC_ANCHOR_STATE_FILE"},
 		{flag: "negative-trust-anchor", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_DNSSEC_NEGATIVE_TRUST_ANCHORS"},
 		{flag: "dnssec-override-date", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_DNSSEC_OVERRIDE_DATE"},
 		{flag: "lab", wantDefault: "false", wantType: "bool", wantInUsage: "ROOTWALK_LAB_ENABLED"},

@@ -66,6 +66,9 @@ type DNSSEC struct {
 	// TrustAnchor is a readable file of DS or DNSKEY records; empty for
 	// the default of the hints.
 	TrustAnchor string
+	// AnchorStateFile keeps the root's anchors current by RFC 5011; empty
+	// for none.
+	AnchorStateFile string
 	// NegativeTrustAnchors are zones whose names are not validated (RFC
 	// 7646), fully qualified and lower-case.
 	NegativeTrustAnchors []string

@@ -28,6 +28,7 @@ const (
 	wantCacheFile   = "a file path, or empty to keep no cache file"
 	wantAnchorFile  = "the path of a readable file of DS or DNSKEY records, or empty"
 	wantNTA         = "domain names such as broken.example, as a list"
+	wantStateFile   = "a file path, or empty to track no anchors"
 	wantDate        = "a UTC time as YYYYMMDDhhmmss, such as 20261127120000, or empty"
 	wantDuration    = "a duration of at least 0s" + durationForm
 	wantTTL         = "a duration of at least 1s" + durationForm
@@ -73,6 +74,7 @@ type rawDNSSEC struct {
 	Enabled      any `mapstructure:"enabled"`
 	TrustAnchor  any `mapstructure:"trust_anchor"`
 	NTAs         any `mapstructure:"negative_trust_anchors"`
+	AnchorState  any `mapstructure:"anchor_state_file"`
 	OverrideDate any `mapstructure:"override_date"`
 }
 
@@ -160,6 +162,7 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 		cfg.DNSSEC.NegativeTrustAnchors = ntas
 	}
 	cfg.DNSSEC.OverrideDate = b.date(keyOverrideDate, raw.DNSSEC.OverrideDate)
+	cfg.DNSSEC.AnchorStateFile = b.optionalPath(keyAnchorState, raw.DNSSEC.AnchorState, wantStateFile)
 	cfg.Lab.Enabled = b.bool(keyLabEnabled, raw.Lab.Enabled)
 	labPort, labPortOK := b.port(keyLabPort, raw.Lab.Port)
 	cfg.Lab.Port = labPort

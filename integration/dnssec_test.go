@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -382,5 +384,58 @@ func TestNegativeTrustAnchorAndOverrideDate(t *testing.T) {
 	r := askDO(t, later.addr.String(), "www.example.com.", dns.TypeA)
 	if r.Rcode != dns.RcodeServerFailure || !slices.Contains(edeCodes(r), dns.ExtendedErrorCodeSignatureExpired) {
 		t.Errorf("checked 60 days on: rcode %s, EDE %v; want SERVFAIL, Signature Expired", dns.RcodeToString[r.Rcode], edeCodes(r))
+	}
+}
+
+// TestAnchorStateFile: with an anchor state file, the root's anchors are
+// tracked by RFC 5011 (resolver/internal/anchors): the first validated
+// root DNSKEY RRset makes the key the DS anchor points to a trusted
+// DNSKEY, saved in the file, and a second resolver starting from that
+// file alone (its configured anchor a DS that matches nothing) still
+// validates.
+func TestAnchorStateFile(t *testing.T) {
+	lab := startLab(t, labPort())
+	state := filepath.Join(t.TempDir(), "root.json")
+	anchor := withLabAnchor(t)
+	first := startStack(t, lab, anchor, func(o *resolver.Options) { o.AnchorStateFile = state })
+	if r := askDO(t, first.addr.String(), "www.example.com.", dns.TypeA); !r.AuthenticatedData {
+		t.Fatalf("first resolver: no AD (rcode %s)", dns.RcodeToString[r.Rcode])
+	}
+	data, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Zone string `json:"zone"`
+		Keys []struct {
+			State  string `json:"state"`
+			DNSKEY string `json:"dnskey"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatalf("%v: %s", err, data)
+	}
+	valid := 0
+	for _, k := range file.Keys {
+		if k.State == "valid" && strings.Contains(k.DNSKEY, " 257 3 8 ") {
+			valid++
+		}
+	}
+	if file.Zone != "." || valid != 1 {
+		t.Fatalf("state file %s: want the root's KSK, valid", data)
+	}
+
+	// A second resolver whose configured anchor is useless: the state
+	// file, not the configuration, says what is trusted.
+	stale, err := dns.NewRR(". 3600 IN DS 1 8 2 0000000000000000000000000000000000000000000000000000000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := startStack(t, lab, func(o *resolver.Options) {
+		o.TrustAnchors = []dns.RR{stale}
+		o.AnchorStateFile = state
+	})
+	if r := askDO(t, second.addr.String(), "www.example.org.", dns.TypeA); !r.AuthenticatedData {
+		t.Errorf("second resolver, from the state file: no AD (rcode %s)", dns.RcodeToString[r.Rcode])
 	}
 }

@@ -113,6 +113,11 @@ type Options struct {
 	// or the lab's; ParseTrustAnchors reads them from a file). Empty: no
 	// validation. See validate.go.
 	TrustAnchors []dns.RR
+	// AnchorStateFile, when not empty, keeps the root's trust anchors
+	// current by RFC 5011: the root's anchors among TrustAnchors only
+	// start the tracking, and the keys the root has rolled to since are
+	// saved in this file (resolver/internal/anchors).
+	AnchorStateFile string
 	// NegativeTrustAnchors are zones whose names are not validated (RFC
 	// 7646): their answers are given as insecure, for zones whose DNSSEC
 	// is known broken.

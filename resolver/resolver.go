@@ -77,6 +77,7 @@ type Resolver struct {
 	anchors *anchors.Set
 	keys    keyCache
 	sigs    *dnssec.SigCache // verified signatures, shared by every walk
+	root    *anchors.Tracker // the root's anchors under RFC 5011, with AnchorStateFile
 	ntas    []string         // negative trust anchors, canonical
 	valTime time.Time        // Options.ValidationTime
 
@@ -142,6 +143,28 @@ func New(opts Options) (*Resolver, error) {
 		}
 		r.keys.entries = make(map[string]keyEntry)
 		r.sigs = dnssec.NewSigCache(maxSigCache)
+		if opts.AnchorStateFile != "" {
+			if ds, keys := r.anchors.For("."); len(ds)+len(keys) == 0 {
+				return nil, errors.New("new resolver: an anchor state file needs trust anchors for the root")
+			}
+			root := anchors.NewSet()
+			ds, keys := r.anchors.For(".")
+			for _, d := range ds {
+				_ = root.Add(d) // checked by the first Add above
+			}
+			for _, k := range keys {
+				_ = root.Add(k)
+			}
+			now := time.Now
+			if opts.Clock != nil {
+				now = opts.Clock.Now
+			}
+			tracker, err := anchors.NewTracker(".", root, opts.AnchorStateFile, now)
+			if err != nil {
+				return nil, fmt.Errorf("new resolver: %w", err)
+			}
+			r.root = tracker
+		}
 		for _, nta := range opts.NegativeTrustAnchors {
 			if _, ok := dns.IsDomainName(nta); !ok {
 				return nil, fmt.Errorf("new resolver: negative trust anchor %q is not a domain name", nta)

@@ -336,7 +336,11 @@ func (w *walk) chain(ctx context.Context, zone string) (keyEntry, time.Duration)
 		return keyEntry{insecure: true}, insecureTTLCap // no anchor above it
 	}
 	if top == zone {
-		ds, anchorKeys := w.r.anchors.For(zone)
+		set := w.r.anchors
+		if zone == "." && w.r.root != nil {
+			set = w.r.root.Trusted() // kept current by RFC 5011
+		}
+		ds, anchorKeys := set.For(zone)
 		return w.zoneKeys(ctx, zone, ds, anchorKeys, now)
 	}
 	reply, err := w.fetch(ctx, dns.Question{Name: zone, Qtype: dns.TypeDS, Qclass: dns.ClassINET})
@@ -401,10 +405,26 @@ func (w *walk) zoneKeys(ctx context.Context, zone string, ds []*dns.DS, anchorKe
 		}
 	}
 	keys, v, err := dnssec.TrustedKeys(zone, dnskeys, sigs, ds, anchorKeys, now, w.workBudget())
+	if zone == "." && w.r.root != nil {
+		w.observeRoot(ctx, dnskeys, sigs)
+	}
 	if err != nil {
 		return chainFailure(zone, err)
 	}
 	return keyEntry{keys: keys}, time.Duration(v.TTL) * time.Second
+}
+
+// observeRoot hands the root's DNSKEY RRset, as fetched, to its RFC 5011
+// tracker, which checks it itself: new keys start their hold-down,
+// revoked ones are dropped, and the state file follows.
+func (w *walk) observeRoot(ctx context.Context, dnskeys []dns.RR, sigs []*dns.RRSIG) {
+	keys := make([]*dns.DNSKEY, 0, len(dnskeys))
+	for _, rr := range dnskeys {
+		keys = append(keys, rr.(*dns.DNSKEY))
+	}
+	if err := w.r.root.Observe(keys, sigs); err != nil && !errors.Is(err, anchors.ErrNotValidated) {
+		w.r.log.WarnContext(ctx, "root trust anchor tracking (RFC 5011)", "err", err)
+	}
 }
 
 // chainFailure is a keyEntry for a chain that broke at zone: insecure

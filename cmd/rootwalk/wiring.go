@@ -43,6 +43,7 @@ func resolverOptions(cfg *config.Config, lab *zones.Lab, c *cache.Cache, log *sl
 	return resolver.Options{
 		TrustAnchors:         anchors,
 		NegativeTrustAnchors: cfg.DNSSEC.NegativeTrustAnchors,
+		AnchorStateFile:      anchorStateFile(cfg, lab, anchors),
 		ValidationTime:       cfg.DNSSEC.OverrideDate,
 		Local:                local,
 		Forward:              zoneServers(cfg.ForwardZones),
@@ -93,6 +94,21 @@ func trustAnchors(cfg *config.Config, lab *zones.Lab) ([]dns.RR, error) {
 		return resolver.IANATrustAnchors(), nil
 	}
 	return nil, nil
+}
+
+// anchorStateFile is dnssec.anchor_state_file when the anchors are the
+// root's and can be tracked: not the lab's, which are new each run, so a
+// state file would hold the keys of a lab long gone.
+func anchorStateFile(cfg *config.Config, lab *zones.Lab, anchors []dns.RR) string {
+	if len(anchors) == 0 || (lab != nil && cfg.DNSSEC.TrustAnchor == "") {
+		return ""
+	}
+	for _, rr := range anchors {
+		if rr.Header().Name == "." {
+			return cfg.DNSSEC.AnchorStateFile
+		}
+	}
+	return ""
 }
 
 // noLimitIfZero maps a configured limit, where 0 means none, to the
