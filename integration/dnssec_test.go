@@ -439,3 +439,40 @@ func TestAnchorStateFile(t *testing.T) {
 		t.Errorf("second resolver, from the state file: no AD (rcode %s)", dns.RcodeToString[r.Rcode])
 	}
 }
+
+// TestAggressiveNSEC: once a secure name error has brought the NSEC
+// records that cover a span of example.com. (mail to ns1) and its
+// wildcard, another name in that span is answered NXDOMAIN from them,
+// secure, with no query to the lab (RFC 8198), and counted; a name outside
+// every cached span is still asked.
+func TestAggressiveNSEC(t *testing.T) {
+	lab := startLab(t, labPort())
+	rw := startStack(t, lab, withLabAnchor(t))
+	if r := askDO(t, rw.addr.String(), "nope.example.com.", dns.TypeA); r.Rcode != dns.RcodeNameError || !r.AuthenticatedData {
+		t.Fatalf("nope.example.com: rcode %s, AD %v", dns.RcodeToString[r.Rcode], r.AuthenticatedData)
+	}
+	before := lab.Queries()
+	for _, name := range []string{"n.example.com.", "nothing-here.example.com.", "x.nope.example.com."} {
+		r := askDO(t, rw.addr.String(), name, dns.TypeAAAA)
+		if r.Rcode != dns.RcodeNameError || !r.AuthenticatedData {
+			t.Errorf("%s: rcode %s, AD %v; want a secure NXDOMAIN", name, dns.RcodeToString[r.Rcode], r.AuthenticatedData)
+		}
+		if !slices.ContainsFunc(r.Ns, func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeNSEC }) {
+			t.Errorf("%s: no NSEC in %v", name, r.Ns)
+		}
+	}
+	if n := lab.Queries() - before; n != 0 {
+		t.Errorf("%d queries to the lab for names the cached NSEC records cover, want 0", n)
+	}
+	if got := rw.resolver.Stats().AggressiveNXDOMAIN; got < 2 {
+		t.Errorf("AggressiveNXDOMAIN = %d, want at least 2", got)
+	}
+	// Outside the spans: asked upstream (and answered as it is).
+	before = lab.Queries()
+	if r := askDO(t, rw.addr.String(), "zzz.example.com.", dns.TypeA); r.Rcode != dns.RcodeNameError {
+		t.Errorf("zzz.example.com: rcode %s", dns.RcodeToString[r.Rcode])
+	}
+	if lab.Queries() == before {
+		t.Error("zzz.example.com., outside the cached spans, was not asked upstream")
+	}
+}

@@ -149,6 +149,9 @@ type Stats struct {
 	Prefetches       uint64             // cached answers refreshed before they expired
 	PrefetchFailures uint64             // of those, the refreshes that failed
 	StaleAnswers     uint64             // expired answers served because no fresh one came
+	// AggressiveNXDOMAIN counts name errors answered from validated NSEC
+	// records already cached, without asking upstream (RFC 8198).
+	AggressiveNXDOMAIN uint64
 }
 
 // Result is the outcome of one resolution.

@@ -77,6 +77,7 @@ type Resolver struct {
 	anchors *anchors.Set
 	keys    keyCache
 	sigs    *dnssec.SigCache // verified signatures, shared by every walk
+	nsecs   nsecCache        // validated NSEC records, for aggressive NXDOMAIN (RFC 8198)
 	root    *anchors.Tracker // the root's anchors under RFC 5011, with AnchorStateFile
 	ntas    []string         // negative trust anchors, canonical
 	valTime time.Time        // Options.ValidationTime
@@ -89,6 +90,7 @@ type Resolver struct {
 		rateLimited                    atomic.Uint64
 		prefetches, prefetchFailures   atomic.Uint64
 		staleAnswers                   atomic.Uint64
+		aggressive                     atomic.Uint64
 		rtt                            *histogram.Histogram
 	}
 }
@@ -389,18 +391,19 @@ func (r *Resolver) Primed() bool { return r.primed.Load() }
 // Stats returns a snapshot of the counters.
 func (r *Resolver) Stats() Stats {
 	return Stats{
-		Resolutions:      r.stats.resolutions.Load(),
-		Failures:         r.stats.failures.Load(),
-		InFlight:         r.stats.inFlight.Load(),
-		UpstreamRTT:      r.stats.rtt.Snapshot(),
-		UpstreamQueries:  r.stats.queries.Load(),
-		UpstreamTimeouts: r.stats.timeouts.Load(),
-		TCPFallbacks:     r.stats.tcp.Load(),
-		UpstreamErrors:   r.stats.errors.Load(),
-		RateLimited:      r.stats.rateLimited.Load(),
-		Prefetches:       r.stats.prefetches.Load(),
-		PrefetchFailures: r.stats.prefetchFailures.Load(),
-		StaleAnswers:     r.stats.staleAnswers.Load(),
+		Resolutions:        r.stats.resolutions.Load(),
+		Failures:           r.stats.failures.Load(),
+		InFlight:           r.stats.inFlight.Load(),
+		UpstreamRTT:        r.stats.rtt.Snapshot(),
+		UpstreamQueries:    r.stats.queries.Load(),
+		UpstreamTimeouts:   r.stats.timeouts.Load(),
+		TCPFallbacks:       r.stats.tcp.Load(),
+		UpstreamErrors:     r.stats.errors.Load(),
+		RateLimited:        r.stats.rateLimited.Load(),
+		Prefetches:         r.stats.prefetches.Load(),
+		PrefetchFailures:   r.stats.prefetchFailures.Load(),
+		StaleAnswers:       r.stats.staleAnswers.Load(),
+		AggressiveNXDOMAIN: r.stats.aggressive.Load(),
 	}
 }
 

@@ -264,6 +264,9 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 	if optOut {
 		return verdictInsecure, nil // RFC 5155 section 9.2: no AD through an opt-out span
 	}
+	if out.kind == kindNXDOMAIN || out.kind == kindNODATA {
+		w.r.nsecs.keep(signer, m, nsec, w.r.clock.Now()) // for other names in their spans (aggressive.go)
+	}
 	return verdictSecure, nil
 }
 

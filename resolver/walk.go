@@ -247,6 +247,9 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 	if fz := zoneFor(w.r.forward, q.Name); fz != nil {
 		return w.forward(ctx, fz, q)
 	}
+	if m, ok := w.aggressiveNXDOMAIN(ctx, q); ok {
+		return m, nil
+	}
 	dp, source := w.startDelegation(ctx, q)
 	if w.tracing() {
 		w.emit(ctx, Event{Kind: EventStart, Question: q, Zone: dp.zone, Target: source})

@@ -61,6 +61,7 @@ var (
 	descPrefetches       = desc("prefetches_total", "Cached answers refreshed before they expired.")
 	descPrefetchFailures = desc("prefetch_failures_total", "Refreshes of cached answers that failed.")
 	descStaleAnswers     = desc("stale_answers_total", "Expired answers the resolver gave because no fresh one came in time (RFC 8767).")
+	descAggressive       = desc("aggressive_nxdomain_total", "Name errors proven by cached, validated NSEC records, without a query upstream (RFC 8198).")
 	descStaleReplies     = desc("stale_replies_total", "Client replies that carried an expired cached answer (RFC 8767, EDE 3 or 19).")
 	descReplayedReplies  = desc("replayed_replies_total", "Client replies the fast path sent: a stored reply to the same question, replayed with the TTLs lowered.")
 
@@ -86,7 +87,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descACLRejected, descRateLimited, descRateClients, descCookies, descRecursions, descRecursionsMax, descRecursionLimited,
 		descCacheHits, descCacheMisses, descCacheInserts, descCacheEvictions, descCacheExpired,
 		descCacheRefused, descCacheFlushed, descCacheStale, descCachePrefetch, descCacheEntries, descCacheBytes,
-		descResolutions, descResolutionErrors, descInFlight, descPrefetches, descPrefetchFailures, descStaleAnswers,
+		descResolutions, descResolutionErrors, descInFlight, descPrefetches, descPrefetchFailures, descStaleAnswers, descAggressive,
 		descUpstreamQueries, descUpstreamTimeouts, descUpstreamTCP, descUpstreamErrors, descUpstreamRTT,
 		descPanics, descTCPOpen, descTCPRefused, descTCPTimeout,
 	} {
@@ -160,6 +161,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descPrefetches, r.Prefetches)
 		counter(descPrefetchFailures, r.PrefetchFailures)
 		counter(descStaleAnswers, r.StaleAnswers)
+		counter(descAggressive, r.AggressiveNXDOMAIN)
 		counter(descUpstreamQueries, r.UpstreamQueries)
 		counter(descUpstreamTimeouts, r.UpstreamTimeouts)
 		counter(descUpstreamTCP, r.TCPFallbacks)

@@ -115,6 +115,9 @@ type ResolutionJSON struct {
 	Prefetches       uint64 `json:"prefetches"`        // cached answers refreshed before they expired
 	PrefetchFailures uint64 `json:"prefetch_failures"` // of those, the refreshes that failed
 	StaleAnswers     uint64 `json:"stale_answers"`     // expired answers given because no fresh one came (RFC 8767)
+	// AggressiveNXDOMAIN counts name errors proven by cached, validated
+	// NSEC records, with no query upstream (RFC 8198).
+	AggressiveNXDOMAIN uint64 `json:"aggressive_nxdomain"`
 }
 
 // UpstreamJSON is the resolver's exchange counters.
@@ -173,7 +176,8 @@ func (a *Admin) stats(w http.ResponseWriter, _ *http.Request) {
 	if a.opts.Resolver != nil {
 		r := a.opts.Resolver.Stats()
 		out.Resolutions = &ResolutionJSON{Total: r.Resolutions, Failures: r.Failures, InFlight: r.InFlight,
-			Prefetches: r.Prefetches, PrefetchFailures: r.PrefetchFailures, StaleAnswers: r.StaleAnswers}
+			Prefetches: r.Prefetches, PrefetchFailures: r.PrefetchFailures, StaleAnswers: r.StaleAnswers,
+			AggressiveNXDOMAIN: r.AggressiveNXDOMAIN}
 		out.Upstream = &UpstreamJSON{Queries: r.UpstreamQueries, Timeouts: r.UpstreamTimeouts,
 			TCPFallbacks: r.TCPFallbacks, Errors: r.UpstreamErrors, RTTMS: percentiles(r.UpstreamRTT)}
 	}
