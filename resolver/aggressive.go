@@ -97,20 +97,19 @@ func (c *nsecCache) keep(zone string, m *dns.Msg, nsecs []*dns.NSEC, now time.Ti
 				e.sigs = append(e.sigs, sig)
 			}
 		}
-		i, found := slices.BinarySearchFunc(z.records, n.Hdr.Name, func(e nsecEntry, name string) int {
-			return dnsorder.Compare(e.nsec.Hdr.Name, name)
-		})
-		switch {
-		case found:
+		byOwner := func(e nsecEntry, name string) int { return dnsorder.Compare(e.nsec.Hdr.Name, name) }
+		i, found := slices.BinarySearchFunc(z.records, n.Hdr.Name, byOwner)
+		if found {
 			z.records[i] = e
-		case len(z.records) >= maxNSECPerZone:
-			// Full: the new record replaces an expired or the first one.
-			j := slices.IndexFunc(z.records, func(e nsecEntry) bool { return !now.Before(e.expires) })
-			z.records = slices.Delete(z.records, max(j, 0), max(j, 0)+1)
-			z.records = slices.Insert(z.records, min(i, len(z.records)), e)
-		default:
-			z.records = slices.Insert(z.records, i, e)
+			continue
 		}
+		if len(z.records) >= maxNSECPerZone {
+			// Full: an expired record goes, or else the first.
+			j := max(slices.IndexFunc(z.records, func(e nsecEntry) bool { return !now.Before(e.expires) }), 0)
+			z.records = slices.Delete(z.records, j, j+1)
+			i, _ = slices.BinarySearchFunc(z.records, n.Hdr.Name, byOwner)
+		}
+		z.records = slices.Insert(z.records, i, e)
 	}
 }
 

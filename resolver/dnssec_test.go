@@ -9,6 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	dnsorder "github.com/rootwalk/rootwalk/internal/canonical"
 	"github.com/rootwalk/rootwalk/internal/dnstest"
 )
 
@@ -72,5 +73,25 @@ func TestKeyCacheBounded(t *testing.T) {
 	}
 	if _, ok := c.get(strconv.Itoa(maxKeyEntries+499)+".example.", now); !ok {
 		t.Error("the zone put last is gone")
+	}
+}
+
+func TestNSECCacheStaysSorted(t *testing.T) {
+	var c nsecCache
+	now := time.Now()
+	soa := dnstest.RRs(t, "example. 300 IN SOA ns. host. 1 2 3 4 300")
+	for i := range maxNSECPerZone + 50 {
+		name := strconv.Itoa((i*7919)%100000) + ".example."
+		n := &dns.NSEC{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: 300}, NextDomain: "z.example."}
+		c.keep("example.", &dns.Msg{Ns: soa}, []*dns.NSEC{n}, now)
+	}
+	z := c.zones["example."]
+	if len(z.records) != maxNSECPerZone {
+		t.Errorf("%d records kept, want %d", len(z.records), maxNSECPerZone)
+	}
+	for i := 1; i < len(z.records); i++ {
+		if dnsorder.Compare(z.records[i-1].nsec.Hdr.Name, z.records[i].nsec.Hdr.Name) >= 0 {
+			t.Fatalf("records out of canonical order at %d: %s, %s", i, z.records[i-1].nsec.Hdr.Name, z.records[i].nsec.Hdr.Name)
+		}
 	}
 }
