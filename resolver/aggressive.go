@@ -156,10 +156,10 @@ func (w *walk) aggressiveNXDOMAIN(ctx context.Context, q dns.Question) (*dns.Msg
 	}
 	name := canonical(q.Name)
 	now := w.r.clock.Now()
-	w.r.nsecs.mu.Lock()
+	w.nsecs.mu.Lock()
 	zone := ""
 	for a := name; ; a = parentZone(a) {
-		if w.r.nsecs.zones[a] != nil {
+		if w.nsecs.zones[a] != nil {
 			zone = a
 			break
 		}
@@ -167,16 +167,16 @@ func (w *walk) aggressiveNXDOMAIN(ctx context.Context, q dns.Question) (*dns.Msg
 			break
 		}
 	}
-	w.r.nsecs.mu.Unlock()
+	w.nsecs.mu.Unlock()
 	if zone == "" {
 		return nil, false
 	}
 	var entries []nsecEntry
-	entries = append(entries, w.r.nsecs.covering(zone, name, now)...)
+	entries = append(entries, w.nsecs.covering(zone, name, now)...)
 	for a := name; a != zone; a = parentZone(a) {
-		entries = append(entries, w.r.nsecs.covering(zone, "*."+a, now)...)
+		entries = append(entries, w.nsecs.covering(zone, "*."+a, now)...)
 	}
-	entries = append(entries, w.r.nsecs.covering(zone, "*."+zone, now)...)
+	entries = append(entries, w.nsecs.covering(zone, "*."+zone, now)...)
 	var nsecs []*dns.NSEC
 	var proof []dns.RR
 	seen := make(map[*dns.NSEC]bool)
@@ -197,7 +197,7 @@ func (w *walk) aggressiveNXDOMAIN(ctx context.Context, q dns.Question) (*dns.Msg
 	m := new(dns.Msg)
 	m.Rcode = dns.RcodeNameError
 	m.AuthenticatedData = true
-	m.Ns = append(copyAll(w.r.nsecs.soaOf(zone)), copyAll(proof)...)
+	m.Ns = append(copyAll(w.nsecs.soaOf(zone)), copyAll(proof)...)
 	if !w.query(q).DO {
 		m.Ns = withoutDNSSEC(m.Ns)
 	}

@@ -30,6 +30,8 @@ const (
 	EventRestart
 	// EventSubResolve: Server has no known address; the walk resolves
 	// Target (its name) first, one Depth deeper.
+	// With Outcome "dnssec", the validator fetches Question, a DS or
+	// DNSKEY RRset of the chain of trust, named in Target.
 	EventSubResolve
 	// EventTCPRetry: Server's UDP reply was truncated; it was asked again
 	// over TCP, and the EventReply that follows is the TCP one.
@@ -39,6 +41,11 @@ const (
 	EventSkip
 	// EventLocal: Question is in Zone, a local zone, and answered from it.
 	EventLocal
+	// EventDNSSEC: a verdict of the validator. For the chain of trust,
+	// Zone's keys (Target: "keys: " and how they were vouched for); for
+	// an answer, Question's from Zone (Target: "answer: " and what was
+	// checked). Outcome is secure, insecure or bogus; Err says why bogus.
+	EventDNSSEC
 )
 
 var eventNames = [...]string{
@@ -52,6 +59,7 @@ var eventNames = [...]string{
 	EventTCPRetry:   "tcp-retry",
 	EventSkip:       "skip",
 	EventLocal:      "local",
+	EventDNSSEC:     "dnssec",
 }
 
 // String returns a short lower-case name for the kind.

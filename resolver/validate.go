@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -109,6 +110,7 @@ type keyEntry struct {
 	insecure bool
 	err      *BogusError
 	expires  time.Time
+	how      string // how the verdict was reached, for traces
 }
 
 func (c *keyCache) get(zone string, now time.Time) (keyEntry, bool) {
@@ -210,10 +212,13 @@ func (w *walk) sigTime() time.Time {
 }
 
 // validate checks out, the answer the servers of zone gave to q.
-func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone string) (verdict, error) {
+func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone string) (v verdict, err error) {
 	m := out.msg
 	signer := signerOf(m, zone)
+	how := "the zone's keys"
+	defer func() { w.traceAnswer(ctx, q, signer, how, v, err) }()
 	if w.r.underNTA(q.Name) || w.r.underNTA(signer) {
+		how = "a negative trust anchor"
 		return verdictInsecure, nil // RFC 7646: as if unsigned
 	}
 	keys, err := w.keysFor(ctx, signer)
@@ -221,12 +226,20 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 		return 0, err
 	}
 	if keys.insecure {
+		how = "an insecure zone"
 		return verdictInsecure, nil
 	}
 	now := w.sigTime()
 	b := w.workBudget()
 	sets, sigs := splitRRsets(m.Answer)
 	var wildcards [][2]string // name, wildcard
+	var signed []string
+	how = "RRSIGs"
+	defer func() {
+		if len(signed) > 0 {
+			how = "RRSIGs over " + strings.Join(signed, ", ") + how[len("RRSIGs"):]
+		}
+	}()
 	for _, set := range sets {
 		if synthesizedCNAME(m.Answer, set[0]) {
 			continue // made from a DNAME, which is what was signed (RFC 6672 section 5.3.1)
@@ -238,13 +251,16 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 		if v.Wildcard != "" {
 			wildcards = append(wildcards, [2]string{set[0].Header().Name, v.Wildcard})
 		}
+		signed = append(signed, dns.TypeToString[set[0].Header().Rrtype])
 	}
 	nsec, nsec3, err := w.verifiedDenial(m.Ns, keys.keys, signer, now, b)
 	if err != nil {
 		return bogus(signer, err)
 	}
 	optOut := false
+	proof := denialKind(nsec, false)
 	for _, wc := range wildcards {
+		how += ", the wildcard expansion proven by " + proof
 		o, err := dnssec.ProveWildcardAnswer(wc[0], wc[1], signer, nsec, nsec3, b)
 		if err != nil {
 			return bogus(signer, err)
@@ -254,18 +270,21 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 	last := chainTarget(m.Answer, q.Name)
 	switch out.kind {
 	case kindNXDOMAIN:
+		how += ", the name error proven by " + proof
 		optOut, err = dnssec.ProveNameError(last, signer, nsec, nsec3, b)
 	case kindNODATA:
+		how += ", NODATA proven by " + proof
 		optOut, err = dnssec.ProveNoData(last, q.Qtype, signer, nsec, nsec3, b)
 	}
 	if err != nil {
 		return bogus(signer, err)
 	}
 	if optOut {
+		how += " (an opt-out span)"
 		return verdictInsecure, nil // RFC 5155 section 9.2: no AD through an opt-out span
 	}
 	if out.kind == kindNXDOMAIN || out.kind == kindNODATA {
-		w.r.nsecs.keep(signer, m, nsec, w.r.clock.Now()) // for other names in their spans (aggressive.go)
+		w.nsecs.keep(signer, m, nsec, w.r.clock.Now()) // for other names in their spans (aggressive.go)
 	}
 	return verdictSecure, nil
 }
@@ -306,7 +325,7 @@ func (w *walk) verifiedDenial(rrs []dns.RR, keys []*dns.DNSKEY, zone string, now
 func (w *walk) keysFor(ctx context.Context, zone string) (keyEntry, error) {
 	zone = canonical(zone)
 	now := w.r.clock.Now()
-	if e, ok := w.r.keys.get(zone, now); ok {
+	if e, ok := w.keys.get(zone, now); ok {
 		if e.err != nil {
 			return keyEntry{}, e.err
 		}
@@ -320,11 +339,42 @@ func (w *walk) keysFor(ctx context.Context, zone string) (keyEntry, error) {
 		ttl = bogusTTL
 	}
 	e.expires = now.Add(ttl)
-	w.r.keys.put(zone, e, now)
+	w.keys.put(zone, e, now)
+	w.traceKeys(ctx, zone, e)
 	if e.err != nil {
 		return keyEntry{}, e.err
 	}
 	return e, nil
+}
+
+// traceKeys reports the chain of trust's verdict on zone's keys.
+func (w *walk) traceKeys(ctx context.Context, zone string, e keyEntry) {
+	if !w.tracing() {
+		return
+	}
+	ev := Event{Kind: EventDNSSEC, Zone: zone, Target: "keys: " + e.how, Outcome: "secure"}
+	switch {
+	case e.err != nil:
+		ev.Outcome, ev.Err = "bogus", e.err
+	case e.insecure:
+		ev.Outcome = "insecure"
+	}
+	w.emit(ctx, ev)
+}
+
+// traceAnswer reports the validator's verdict on the answer to q.
+func (w *walk) traceAnswer(ctx context.Context, q dns.Question, zone, how string, v verdict, err error) {
+	if !w.tracing() {
+		return
+	}
+	ev := Event{Kind: EventDNSSEC, Question: q, Zone: zone, Target: "answer: " + how, Outcome: "secure"}
+	switch {
+	case err != nil:
+		ev.Outcome, ev.Err = "bogus", err
+	case v == verdictInsecure:
+		ev.Outcome = "insecure"
+	}
+	w.emit(ctx, ev)
 }
 
 // chain follows the chain of trust to zone's keys, and says for how long
@@ -332,11 +382,11 @@ func (w *walk) keysFor(ctx context.Context, zone string) (keyEntry, error) {
 func (w *walk) chain(ctx context.Context, zone string) (keyEntry, time.Duration) {
 	now := w.sigTime()
 	if w.r.underNTA(zone) {
-		return keyEntry{insecure: true}, insecureTTLCap // RFC 7646
+		return keyEntry{insecure: true, how: "a negative trust anchor"}, insecureTTLCap // RFC 7646
 	}
 	top, ok := w.r.anchors.Closest(zone)
 	if !ok {
-		return keyEntry{insecure: true}, insecureTTLCap // no anchor above it
+		return keyEntry{insecure: true, how: "no trust anchor above"}, insecureTTLCap
 	}
 	if top == zone {
 		set := w.r.anchors
@@ -344,7 +394,7 @@ func (w *walk) chain(ctx context.Context, zone string) (keyEntry, time.Duration)
 			set = w.r.root.Trusted() // kept current by RFC 5011
 		}
 		ds, anchorKeys := set.For(zone)
-		return w.zoneKeys(ctx, zone, ds, anchorKeys, now)
+		return w.zoneKeys(ctx, zone, ds, anchorKeys, now, "trust anchor")
 	}
 	reply, err := w.fetch(ctx, dns.Question{Name: zone, Qtype: dns.TypeDS, Qclass: dns.ClassINET})
 	if err != nil {
@@ -356,7 +406,7 @@ func (w *walk) chain(ctx context.Context, zone string) (keyEntry, time.Duration)
 		return keyEntry{err: chainBroken(parent, err)}, 0
 	}
 	if pk.insecure {
-		return keyEntry{insecure: true}, min(pk.expires.Sub(w.r.clock.Now()), insecureTTLCap)
+		return keyEntry{insecure: true, how: "below the insecure " + parent}, min(pk.expires.Sub(w.r.clock.Now()), insecureTTLCap)
 	}
 	b := w.workBudget()
 	sets, sigs := splitRRsets(reply.Answer)
@@ -373,22 +423,34 @@ func (w *walk) chain(ctx context.Context, zone string) (keyEntry, time.Duration)
 		}
 	}
 	if len(ds) > 0 {
-		return w.zoneKeys(ctx, zone, ds, nil, now)
+		return w.zoneKeys(ctx, zone, ds, nil, now, "DS signed by "+parent)
 	}
 	// No DS: the parent must prove it (RFC 4035 section 5.2).
 	nsec, nsec3, err := w.verifiedDenial(reply.Ns, pk.keys, parent, now, b)
+	optOut := false
 	if err == nil {
-		_, err = dnssec.ProveInsecureDelegation(zone, parent, nsec, nsec3, b)
+		optOut, err = dnssec.ProveInsecureDelegation(zone, parent, nsec, nsec3, b)
 	}
 	if err != nil {
 		return chainFailure(parent, err)
 	}
-	return keyEntry{insecure: true}, insecureTTL(reply)
+	return keyEntry{insecure: true, how: "no DS: " + parent + " proves it by " + denialKind(nsec, optOut)}, insecureTTL(reply)
+}
+
+// denialKind names the records a proof used, for traces.
+func denialKind(nsec []*dns.NSEC, optOut bool) string {
+	switch {
+	case len(nsec) > 0:
+		return "NSEC"
+	case optOut:
+		return "an NSEC3 opt-out span"
+	}
+	return "NSEC3"
 }
 
 // zoneKeys fetches zone's DNSKEY RRset and keeps the keys that ds or the
 // anchor keys vouch for.
-func (w *walk) zoneKeys(ctx context.Context, zone string, ds []*dns.DS, anchorKeys []*dns.DNSKEY, now time.Time) (keyEntry, time.Duration) {
+func (w *walk) zoneKeys(ctx context.Context, zone string, ds []*dns.DS, anchorKeys []*dns.DNSKEY, now time.Time, via string) (keyEntry, time.Duration) {
 	reply, err := w.fetch(ctx, dns.Question{Name: zone, Qtype: dns.TypeDNSKEY, Qclass: dns.ClassINET})
 	if err != nil {
 		return keyEntry{err: chainBroken(zone, err)}, 0
@@ -412,9 +474,23 @@ func (w *walk) zoneKeys(ctx context.Context, zone string, ds []*dns.DS, anchorKe
 		w.observeRoot(ctx, dnskeys, sigs)
 	}
 	if err != nil {
-		return chainFailure(zone, err)
+		e, ttl := chainFailure(zone, err)
+		e.how = via + " → DNSKEY: algorithms not validated"
+		return e, ttl
 	}
-	return keyEntry{keys: keys}, time.Duration(v.TTL) * time.Second
+	return keyEntry{keys: keys, how: fmt.Sprintf("%s → DNSKEY (%s, %d keys)", via, algorithms(keys), len(keys))},
+		time.Duration(v.TTL) * time.Second
+}
+
+// algorithms lists the algorithms of keys, for traces.
+func algorithms(keys []*dns.DNSKEY) string {
+	var names []string
+	for _, k := range keys {
+		if n := dns.AlgorithmToString[k.Algorithm]; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // observeRoot hands the root's DNSKEY RRset, as fetched, to its RFC 5011
@@ -439,7 +515,7 @@ func chainFailure(zone string, err error) (keyEntry, time.Duration) {
 		errors.As(berr, &be)
 		return keyEntry{err: be}, 0
 	}
-	return keyEntry{insecure: true}, insecureTTLCap
+	return keyEntry{insecure: true, how: "only algorithms or digests rootwalk does not validate"}, insecureTTLCap
 }
 
 // chainBroken is the error of a chain that could not fetch what it needed.
@@ -463,14 +539,16 @@ func insecureTTL(reply *dns.Msg) time.Duration {
 }
 
 // fetch resolves q, one of the chain of trust's own records, with its
-// signatures and without validating it: keysFor checks it. Its steps are
-// not traced yet: a trace shows the walk to the answer, and drawing the
-// chain of trust beside it is still to come (issue 8).
+// signatures and without validating it: keysFor checks it, and its verdict
+// follows the fetch's steps in a trace.
 func (w *walk) fetch(ctx context.Context, q dns.Question) (*dns.Msg, error) {
-	saved, tracer, debug := w.keyFetch, w.tracer, w.debug
-	w.keyFetch, w.tracer, w.debug = true, nil, false
+	if w.tracing() {
+		w.emit(ctx, Event{Kind: EventSubResolve, Question: q, Target: q.Name, Outcome: "dnssec"})
+	}
+	saved := w.keyFetch
+	w.keyFetch = true
 	w.depth++
-	defer func() { w.keyFetch, w.tracer, w.debug = saved, tracer, debug; w.depth-- }()
+	defer func() { w.keyFetch = saved; w.depth-- }()
 	m, err := w.resolveGuarded(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s %s: %w", q.Name, dns.TypeToString[q.Qtype], err)

@@ -43,6 +43,11 @@ type walk struct {
 	keyFetch bool
 	// budget bounds the walk's DNSSEC work; made when first needed.
 	budget *dnssec.Budget
+	// keys and nsecs are the validated keys and NSEC records the walk
+	// uses: the resolver's, or for a walk with a cache of its own (a cold
+	// trace) empty ones of its own, so that it starts as cold.
+	keys  *keyCache
+	nsecs *nsecCache
 	// unreachable remembers name servers whose address could not be
 	// found in this walk, so that a tangle of glueless delegations is
 	// explored once, not once per path into it.
@@ -59,9 +64,11 @@ func (r *Resolver) newWalk(ctx context.Context) *walk {
 
 		unreachable: make(map[string]error),
 	}
+	w.keys, w.nsecs = &r.keys, &r.nsecs
 	if c, ok := ContextCache(ctx); ok {
 		w.cache = optionalCache{c}
 		w.privateCache = true
+		w.keys, w.nsecs = &keyCache{entries: make(map[string]keyEntry)}, &nsecCache{}
 	}
 	return w
 }

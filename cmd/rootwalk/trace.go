@@ -139,11 +139,7 @@ func localTrace(ctx context.Context, stderr io.Writer, cfg *config.Config, seed 
 	if err != nil {
 		return nil, err
 	}
-	// An in-process trace walks without validating for now: the steps of
-	// the chain of trust (DS, DNSKEY) are not drawn yet (issue 8).
-	plain := *cfg
-	plain.DNSSEC.Enabled = false
-	opts, err := resolverOptions(&plain, lab, c, log)
+	opts, err := resolverOptions(cfg, lab, c, log)
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,9 @@ func TestTraceGolden(t *testing.T) {
 			checkWalk(t, labZones, &tr)
 			kinds := make([]string, 0, len(tr.Steps))
 			for _, s := range tr.Steps {
+				if s.Outcome == "dnssec" {
+					continue // the chain of trust's fetches: glueless lookups are what sub-resolve counts here
+				}
 				kinds = append(kinds, s.Kind)
 			}
 			if slices.Contains(kinds, "tcp-retry") != tc.wantTCP {
@@ -112,6 +115,9 @@ func checkWalk(t *testing.T, labZones []*zones.Zone, tr *trace.Trace) {
 		switch s.Kind {
 		case "start":
 			chain := zoneChain(labZones, s.Name)
+			if s.Type == "DS" && len(chain) > 1 && chain[len(chain)-1] == strings.ToLower(dns.Fqdn(s.Name)) {
+				chain = chain[:len(chain)-1] // a DS RRset is the parent's (RFC 4035 section 3.1.4.1)
+			}
 			start := slices.Index(chain, strings.ToLower(s.Zone))
 			if start < 0 {
 				t.Fatalf("step %d: lookup of %s starts at %s, which is not above it in the lab", i, s.Name, s.Zone)

@@ -134,11 +134,28 @@ func (p *printer) step(s *Step) {
 		p.line(p.base[d], p.paint(ansiYellow, "↪ "+s.Name+" is an alias: continue at "+s.Target))
 	case "sub-resolve":
 		in := p.at(d)
-		p.line(in, p.paint(ansiYellow, "↳ "+s.Target+" has no glue: resolve its address ("+s.Type+") first"))
+		if s.Outcome == "dnssec" {
+			p.line(in, p.paint(ansiCyan, "↳ DNSSEC: fetch "+s.Target+" "+s.Type+" for the chain of trust"))
+		} else {
+			p.line(in, p.paint(ansiYellow, "↳ "+s.Target+" has no glue: resolve its address ("+s.Type+") first"))
+		}
 		p.base[d+1] = in + 1
 		p.level[d+1] = 0
 	case "skip":
 		p.line(p.at(d), p.paint(ansiDim, "skip "+s.Target+": "+s.Error))
+	case "dnssec":
+		color := ansiGreen
+		switch s.Outcome {
+		case "insecure":
+			color = ansiYellow
+		case "bogus":
+			color = ansiRed
+		}
+		text := "DNSSEC " + s.Zone + " " + s.Target + " → " + s.Outcome
+		if s.Error != "" {
+			text += ": " + s.Error
+		}
+		p.line(p.at(d), p.paint(color, text))
 	default:
 		p.line(p.at(d), s.Kind+" "+s.Name+" "+s.Type)
 	}
