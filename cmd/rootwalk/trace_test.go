@@ -187,3 +187,46 @@ func checkServer(t *testing.T, i int, labZones []*zones.Zone, zone *zones.Zone, 
 	}
 	t.Errorf("step %d: asked %s at %s, which the lab does not give it", i, s.Server, host)
 }
+
+// TestTraceChainOfTrust: the trace of a name in each kind of zone ends its
+// DNSSEC steps with the verdict the lab means: secure, insecure (no DS,
+// proven by the parent), bogus (expired signatures, with why).
+func TestTraceChainOfTrust(t *testing.T) {
+	for _, tc := range []struct {
+		name, rcode, verdict, why string
+	}{
+		{"www.example.com", "NOERROR", "secure", ""},
+		{"www.insecure.org", "NOERROR", "insecure", ""},
+		{"www.sig-expired.org", "SERVFAIL", "bogus", "expired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("ROOTWALK_CONFIG", "")
+			var stdout, stderr bytes.Buffer
+			// A failed resolution exits 1 and still prints its trace.
+			_ = run(t.Context(), []string{"trace", "--lab", "--seed", "1", "--json", tc.name}, &stdout, &stderr)
+			var tr trace.Trace
+			if err := json.Unmarshal(stdout.Bytes(), &tr); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			if tr.Rcode != tc.rcode {
+				t.Errorf("rcode %s, want %s", tr.Rcode, tc.rcode)
+			}
+			var last *trace.Step
+			keys := 0
+			for i := range tr.Steps {
+				if s := &tr.Steps[i]; s.Kind == "dnssec" {
+					last = s
+					if strings.HasPrefix(s.Target, "keys: ") {
+						keys++
+					}
+				}
+			}
+			if last == nil || keys == 0 {
+				t.Fatalf("no DNSSEC verdicts on keys and the answer in %+v", tr.Steps)
+			}
+			if last.Outcome != tc.verdict || !strings.Contains(last.Error, tc.why) {
+				t.Errorf("last verdict %q (%s: %s), want %q mentioning %q", last.Outcome, last.Target, last.Error, tc.verdict, tc.why)
+			}
+		})
+	}
+}
