@@ -55,6 +55,8 @@ var dnssecCases = []dnssecCase{
 	{name: "insecure: name error under an opt-out span", qname: "nope.com.", qtype: dns.TypeA, rcode: dns.RcodeNameError},
 	{name: "insecure: no-DS proof under an opt-out span", qname: "lame.com.", qtype: dns.TypeDS, rcode: dns.RcodeSuccess},
 	{name: "insecure: algorithm RSA/MD5", qname: "www.unknown-algo.org.", qtype: dns.TypeA, rcode: dns.RcodeSuccess},
+	{name: "secure answer from a zone of 151 NSEC3 iterations", qname: "www.nsec3-iterations.org.", qtype: dns.TypeA, rcode: dns.RcodeSuccess, secure: true},
+	{name: "insecure: a name error proven with 151 NSEC3 iterations", qname: "nope.nsec3-iterations.org.", qtype: dns.TypeA, rcode: dns.RcodeNameError},
 
 	{name: "bogus: expired signatures", qname: "www.sig-expired.org.", qtype: dns.TypeA, rcode: dns.RcodeServerFailure,
 		ede: dns.ExtendedErrorCodeSignatureExpired},
@@ -474,5 +476,25 @@ func TestAggressiveNSEC(t *testing.T) {
 	}
 	if lab.Queries() == before {
 		t.Error("zzz.example.com., outside the cached spans, was not asked upstream")
+	}
+}
+
+// TestSecureTTLCappedBySignatures: a secure answer is given, and cached,
+// for no longer than its signatures stay valid (RFC 4035 section 5.3.3).
+// Checked as of ten minutes before the lab's signatures expire (30 days
+// after it signed), the 3600 s A record of www.example.com comes with at
+// most 600 s.
+func TestSecureTTLCappedBySignatures(t *testing.T) {
+	lab := startLab(t, labPort())
+	soon := time.Now().Add(30*24*time.Hour - 10*time.Minute)
+	rw := startStack(t, lab, withLabAnchor(t), func(o *resolver.Options) { o.ValidationTime = soon })
+	r := askDO(t, rw.addr.String(), "www.example.com.", dns.TypeA)
+	if !r.AuthenticatedData || len(r.Answer) == 0 {
+		t.Fatalf("rcode %s, AD %v, answer %v", dns.RcodeToString[r.Rcode], r.AuthenticatedData, r.Answer)
+	}
+	for _, rr := range r.Answer {
+		if rr.Header().Ttl > 600 {
+			t.Errorf("TTL %d for %v, want at most 600: the signature expires in 10 minutes", rr.Header().Ttl, rr)
+		}
 	}
 }

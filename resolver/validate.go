@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -234,6 +235,7 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 	sets, sigs := splitRRsets(m.Answer)
 	var wildcards [][2]string // name, wildcard
 	var signed []string
+	ttl := uint32(math.MaxUint32) // RFC 4035 section 5.3.3: no longer than the signatures hold
 	how = "RRSIGs"
 	defer func() {
 		if len(signed) > 0 {
@@ -248,15 +250,17 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 		if err != nil {
 			return bogus(signer, err)
 		}
+		ttl = min(ttl, v.TTL)
 		if v.Wildcard != "" {
 			wildcards = append(wildcards, [2]string{set[0].Header().Name, v.Wildcard})
 		}
 		signed = append(signed, dns.TypeToString[set[0].Header().Rrtype])
 	}
-	nsec, nsec3, err := w.verifiedDenial(m.Ns, keys.keys, signer, now, b)
+	nsec, nsec3, denialTTL, err := w.verifiedDenial(m.Ns, keys.keys, signer, now, b)
 	if err != nil {
 		return bogus(signer, err)
 	}
+	ttl = min(ttl, denialTTL)
 	optOut := false
 	proof := denialKind(nsec, false)
 	for _, wc := range wildcards {
@@ -283,18 +287,33 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 		how += " (an opt-out span)"
 		return verdictInsecure, nil // RFC 5155 section 9.2: no AD through an opt-out span
 	}
+	capTTLs(m, ttl)
 	if out.kind == kindNXDOMAIN || out.kind == kindNODATA {
 		w.nsecs.keep(signer, m, nsec, w.r.clock.Now()) // for other names in their spans (aggressive.go)
 	}
 	return verdictSecure, nil
 }
 
+// capTTLs lowers the TTL of every record of m above ttl to ttl: a secure
+// answer is kept no longer than its RRSIGs' original TTLs and validity
+// allow (RFC 4035 section 5.3.3).
+func capTTLs(m *dns.Msg, ttl uint32) {
+	for _, rrs := range [][]dns.RR{m.Answer, m.Ns} {
+		for _, rr := range rrs {
+			if h := rr.Header(); h.Ttl > ttl {
+				h.Ttl = ttl
+			}
+		}
+	}
+}
+
 // verifiedDenial checks the SOA and every NSEC and NSEC3 record of the
 // authority section rrs and returns the NSEC and NSEC3 records.
-func (w *walk) verifiedDenial(rrs []dns.RR, keys []*dns.DNSKEY, zone string, now time.Time, b *dnssec.Budget) ([]*dns.NSEC, []*dns.NSEC3, error) {
+func (w *walk) verifiedDenial(rrs []dns.RR, keys []*dns.DNSKEY, zone string, now time.Time, b *dnssec.Budget) ([]*dns.NSEC, []*dns.NSEC3, uint32, error) {
 	sets, sigs := splitRRsets(rrs)
 	var nsec []*dns.NSEC
 	var nsec3 []*dns.NSEC3
+	ttl := uint32(math.MaxUint32)
 	for _, set := range sets {
 		switch set[0].Header().Rrtype {
 		case dns.TypeSOA, dns.TypeNSEC, dns.TypeNSEC3:
@@ -303,8 +322,9 @@ func (w *walk) verifiedDenial(rrs []dns.RR, keys []*dns.DNSKEY, zone string, now
 		}
 		v, err := dnssec.VerifyRRset(set, sigs[rrsetKey(set[0])], keys, zone, now, b)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
+		ttl = min(ttl, v.TTL)
 		if v.Wildcard != "" {
 			continue // an expanded NSEC says nothing of the name it was expanded to
 		}
@@ -317,7 +337,7 @@ func (w *walk) verifiedDenial(rrs []dns.RR, keys []*dns.DNSKEY, zone string, now
 			}
 		}
 	}
-	return nsec, nsec3, nil
+	return nsec, nsec3, ttl, nil
 }
 
 // keysFor returns the validated keys of zone, or that it is insecure, or
@@ -426,7 +446,7 @@ func (w *walk) chain(ctx context.Context, zone string) (keyEntry, time.Duration)
 		return w.zoneKeys(ctx, zone, ds, nil, now, "DS signed by "+parent)
 	}
 	// No DS: the parent must prove it (RFC 4035 section 5.2).
-	nsec, nsec3, err := w.verifiedDenial(reply.Ns, pk.keys, parent, now, b)
+	nsec, nsec3, _, err := w.verifiedDenial(reply.Ns, pk.keys, parent, now, b)
 	optOut := false
 	if err == nil {
 		optOut, err = dnssec.ProveInsecureDelegation(zone, parent, nsec, nsec3, b)

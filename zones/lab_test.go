@@ -206,6 +206,7 @@ func TestLabPlan(t *testing.T) {
 		"127.53.2.45": "none nsec-forged.org.",
 		"127.53.2.46": "none insecure.org.",
 		"127.53.2.47": "none unknown-algo.org.",
+		"127.53.2.48": "none nsec3-iterations.org.",
 		"::1":         "silent ",
 	}
 	for addr, w := range want {

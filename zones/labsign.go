@@ -41,31 +41,33 @@ const (
 
 // labSigning is how one lab zone is signed.
 type labSigning struct {
-	algorithm uint8
-	denial    sign.Denial
-	optOut    bool
-	broken    labBreak
+	algorithm  uint8
+	denial     sign.Denial
+	optOut     bool
+	iterations uint16 // NSEC3 extra iterations
+	broken     labBreak
 }
 
 // labSigned lists the signed lab zones; the others are not signed.
 var labSigned = map[string]labSigning{
-	".":                    {algorithm: dns.RSASHA256, denial: sign.NSEC},
-	"arpa.":                {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC},
-	"53.127.in-addr.arpa.": {algorithm: dns.ED25519, denial: sign.NSEC3},
-	"com.":                 {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC3, optOut: true},
-	"net.":                 {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC3},
-	"org.":                 {algorithm: dns.ED25519, denial: sign.NSEC},
-	"example.com.":         {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC},
-	"sub.example.com.":     {algorithm: dns.ED25519, denial: sign.NSEC3},
-	"example.net.":         {algorithm: dns.RSASHA256, denial: sign.NSEC3},
-	"example.org.":         {algorithm: dns.ED25519, denial: sign.NSEC},
-	"cdnprovider.net.":     {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC3},
-	"dnshost.org.":         {algorithm: dns.RSASHA256, denial: sign.NSEC},
-	"sig-expired.org.":     {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakExpired},
-	"ds-mismatch.org.":     {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakDSMismatch},
-	"rrsig-missing.org.":   {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakRRSIGMissing},
-	"nsec-forged.org.":     {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakForgedNSEC},
-	"unknown-algo.org.":    {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakAlgorithm},
+	".":                     {algorithm: dns.RSASHA256, denial: sign.NSEC},
+	"arpa.":                 {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC},
+	"53.127.in-addr.arpa.":  {algorithm: dns.ED25519, denial: sign.NSEC3},
+	"com.":                  {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC3, optOut: true},
+	"net.":                  {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC3},
+	"org.":                  {algorithm: dns.ED25519, denial: sign.NSEC},
+	"example.com.":          {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC},
+	"sub.example.com.":      {algorithm: dns.ED25519, denial: sign.NSEC3},
+	"example.net.":          {algorithm: dns.RSASHA256, denial: sign.NSEC3},
+	"example.org.":          {algorithm: dns.ED25519, denial: sign.NSEC},
+	"cdnprovider.net.":      {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC3},
+	"dnshost.org.":          {algorithm: dns.RSASHA256, denial: sign.NSEC},
+	"sig-expired.org.":      {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakExpired},
+	"ds-mismatch.org.":      {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakDSMismatch},
+	"rrsig-missing.org.":    {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakRRSIGMissing},
+	"nsec-forged.org.":      {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakForgedNSEC},
+	"unknown-algo.org.":     {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC, broken: breakAlgorithm},
+	"nsec3-iterations.org.": {algorithm: dns.ECDSAP256SHA256, denial: sign.NSEC3, iterations: 151},
 }
 
 // signedLab is the lab's zones as signed once per process, and the
@@ -163,6 +165,7 @@ func signLabZone(z *Zone, how labSigning, k *zoneKeys, ds []dns.RR, now time.Tim
 		Expiration: now.Add(labSigValidity),
 		Denial:     how.denial,
 		OptOut:     how.optOut,
+		Iterations: how.iterations,
 	}
 	if how.broken == breakExpired {
 		opts.Inception, opts.Expiration = now.Add(-60*24*time.Hour), now.Add(-30*24*time.Hour)
