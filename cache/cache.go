@@ -341,36 +341,20 @@ func (c *Cache) storeRRsets(m *dns.Msg, own *entry, now time.Time) {
 }
 
 // withoutDNSSEC returns m, or a shallow copy of it without its RRSIG,
-// NSEC and NSEC3 records other than those of type qtype.
+// NSEC and NSEC3 records other than those of type qtype; m is unchanged.
 func withoutDNSSEC(m *dns.Msg, qtype uint16) *dns.Msg {
-	keep := func(rrs []dns.RR) ([]dns.RR, bool) {
-		drop := func(rr dns.RR) bool {
-			t := rr.Header().Rrtype
-			return t != qtype && (t == dns.TypeRRSIG || t == dns.TypeNSEC || t == dns.TypeNSEC3)
-		}
-		if !slices.ContainsFunc(rrs, drop) {
-			return rrs, false
-		}
-		out := make([]dns.RR, 0, len(rrs))
-		for _, rr := range rrs {
-			switch t := rr.Header().Rrtype; t {
-			case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
-				if t != qtype {
-					continue
-				}
-			}
-			out = append(out, rr)
-		}
-		return out, len(out) != len(rrs)
+	drop := func(rr dns.RR) bool {
+		t := rr.Header().Rrtype
+		return t != qtype && (t == dns.TypeRRSIG || t == dns.TypeNSEC || t == dns.TypeNSEC3)
 	}
-	answer, a := keep(m.Answer)
-	ns, b := keep(m.Ns)
-	extra, c := keep(m.Extra)
-	if !a && !b && !c {
+	if !slices.ContainsFunc(m.Answer, drop) && !slices.ContainsFunc(m.Ns, drop) && !slices.ContainsFunc(m.Extra, drop) {
 		return m
 	}
-	s := m.Copy()
-	s.Answer, s.Ns, s.Extra = answer, ns, extra
+	// The header and new section slices: newEntry copies the records.
+	s := &dns.Msg{MsgHdr: m.MsgHdr, Question: m.Question}
+	s.Answer = slices.DeleteFunc(slices.Clone(m.Answer), drop)
+	s.Ns = slices.DeleteFunc(slices.Clone(m.Ns), drop)
+	s.Extra = slices.DeleteFunc(slices.Clone(m.Extra), drop)
 	return s
 }
 

@@ -95,13 +95,7 @@ func askDO(t *testing.T, addr string, name string, qtype uint16) *dns.Msg {
 // it on the rcode and the AD bit of each (the differential test).
 func TestUnboundValidatesLab(t *testing.T) {
 	unbound := mustHave(t, "unbound")
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the lab needs port 53, which needs root")
-		}
-		t.Skip("the lab needs port 53, which needs root")
-	}
-	lab := startLab(t, 53)
+	lab := startLab53(t)
 	ubAddr, _ := startUnbound(t, unbound, lab, true)
 	rw := startStack(t, lab, withLabAnchor(t))
 	for _, c := range dnssecCases {

@@ -48,6 +48,20 @@ remote-control:
 	control-enable: no
 `
 
+// startLab53 starts the lab on port 53, which another resolver needs (glue
+// carries no port): it needs root, so the test is skipped without it, and
+// fails without it under CI=true.
+func startLab53(t *testing.T) *zones.Lab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the lab needs port 53, which needs root")
+		}
+		t.Skip("the lab needs port 53, which needs root")
+	}
+	return startLab(t, 53)
+}
+
 // startUnbound runs Unbound, configured by unboundConf, against lab and
 // returns where it answers once it has started; the test's end stops it.
 // With validate, Unbound validates DNSSEC from the lab's trust anchor.
@@ -90,13 +104,7 @@ func startUnbound(t *testing.T, unbound string, lab *zones.Lab, validate bool) (
 // (name, type, rdata) with TTLs ignored, for every case of the lab.
 func TestUnboundAgrees(t *testing.T) {
 	unbound := mustHave(t, "unbound")
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the lab needs port 53, which needs root")
-		}
-		t.Skip("the lab needs port 53, which needs root")
-	}
-	lab := startLab(t, 53)
+	lab := startLab53(t)
 	ubAddr, _ := startUnbound(t, unbound, lab, false)
 
 	rw := startStack(t, lab)
@@ -129,13 +137,7 @@ func TestUnboundAgrees(t *testing.T) {
 // not need more.
 func TestUpstreamQueriesPerColdResolution(t *testing.T) {
 	unbound := mustHave(t, "unbound")
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the lab needs port 53, which needs root")
-		}
-		t.Skip("the lab needs port 53, which needs root")
-	}
-	lab := startLab(t, 53)
+	lab := startLab53(t)
 	var cases []labCase
 	for _, c := range labCases {
 		if c.notUnbound == "" {

@@ -138,6 +138,20 @@ func (c *nsecCache) covering(zone, name string, now time.Time) []nsecEntry {
 	return []nsecEntry{e}
 }
 
+// closest returns the deepest zone at or above name with NSEC records kept.
+func (c *nsecCache) closest(name string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for a := name; ; a = parentZone(a) {
+		if c.zones[a] != nil {
+			return a, true
+		}
+		if a == "." {
+			return "", false
+		}
+	}
+}
+
 // soaOf returns the SOA kept for zone, with its RRSIGs.
 func (c *nsecCache) soaOf(zone string) []dns.RR {
 	c.mu.Lock()
@@ -156,19 +170,8 @@ func (w *walk) aggressiveNXDOMAIN(ctx context.Context, q dns.Question) (*dns.Msg
 	}
 	name := canonical(q.Name)
 	now := w.r.clock.Now()
-	w.nsecs.mu.Lock()
-	zone := ""
-	for a := name; ; a = parentZone(a) {
-		if w.nsecs.zones[a] != nil {
-			zone = a
-			break
-		}
-		if a == "." {
-			break
-		}
-	}
-	w.nsecs.mu.Unlock()
-	if zone == "" {
+	zone, ok := w.nsecs.closest(name)
+	if !ok {
 		return nil, false
 	}
 	var entries []nsecEntry

@@ -78,15 +78,7 @@ func withoutDNSSEC(rrs []dns.RR) []dns.RR {
 	if !slices.ContainsFunc(rrs, isDNSSEC) {
 		return rrs
 	}
-	out := make([]dns.RR, 0, len(rrs))
-	for _, rr := range rrs {
-		switch rr.Header().Rrtype {
-		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
-		default:
-			out = append(out, rr)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(rrs), isDNSSEC)
 }
 
 // isDNSSEC reports whether rr is an RRSIG, NSEC or NSEC3 record.

@@ -216,8 +216,22 @@ func (w *walk) sigTime() time.Time {
 func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone string) (v verdict, err error) {
 	m := out.msg
 	signer := signerOf(m, zone)
-	how := "the zone's keys"
-	defer func() { w.traceAnswer(ctx, q, signer, how, v, err) }()
+	// What a trace says was checked: built only when someone looks.
+	tracing := w.tracing()
+	how, signed := "the zone's keys", []string(nil)
+	note := func(what, proof string) {
+		if tracing {
+			how += what + proof
+		}
+	}
+	if tracing {
+		defer func() {
+			if len(signed) > 0 {
+				how = "RRSIGs over " + strings.Join(signed, ", ") + strings.TrimPrefix(how, "RRSIGs")
+			}
+			w.traceAnswer(ctx, q, signer, how, v, err)
+		}()
+	}
 	if w.r.underNTA(q.Name) || w.r.underNTA(signer) {
 		how = "a negative trust anchor"
 		return verdictInsecure, nil // RFC 7646: as if unsigned
@@ -233,15 +247,9 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 	now := w.sigTime()
 	b := w.workBudget()
 	sets, sigs := splitRRsets(m.Answer)
-	var wildcards [][2]string // name, wildcard
-	var signed []string
+	var wildcards [][2]string     // name, wildcard
 	ttl := uint32(math.MaxUint32) // RFC 4035 section 5.3.3: no longer than the signatures hold
 	how = "RRSIGs"
-	defer func() {
-		if len(signed) > 0 {
-			how = "RRSIGs over " + strings.Join(signed, ", ") + how[len("RRSIGs"):]
-		}
-	}()
 	for _, set := range sets {
 		if synthesizedCNAME(m.Answer, set[0]) {
 			continue // made from a DNAME, which is what was signed (RFC 6672 section 5.3.1)
@@ -254,7 +262,9 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 		if v.Wildcard != "" {
 			wildcards = append(wildcards, [2]string{set[0].Header().Name, v.Wildcard})
 		}
-		signed = append(signed, dns.TypeToString[set[0].Header().Rrtype])
+		if tracing {
+			signed = append(signed, dns.TypeToString[set[0].Header().Rrtype])
+		}
 	}
 	nsec, nsec3, denialTTL, err := w.verifiedDenial(m.Ns, keys.keys, signer, now, b)
 	if err != nil {
@@ -264,7 +274,7 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 	optOut := false
 	proof := denialKind(nsec, false)
 	for _, wc := range wildcards {
-		how += ", the wildcard expansion proven by " + proof
+		note(", the wildcard expansion proven by ", proof)
 		o, err := dnssec.ProveWildcardAnswer(wc[0], wc[1], signer, nsec, nsec3, b)
 		if err != nil {
 			return bogus(signer, err)
@@ -274,17 +284,17 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 	last := chainTarget(m.Answer, q.Name)
 	switch out.kind {
 	case kindNXDOMAIN:
-		how += ", the name error proven by " + proof
+		note(", the name error proven by ", proof)
 		optOut, err = dnssec.ProveNameError(last, signer, nsec, nsec3, b)
 	case kindNODATA:
-		how += ", NODATA proven by " + proof
+		note(", NODATA proven by ", proof)
 		optOut, err = dnssec.ProveNoData(last, q.Qtype, signer, nsec, nsec3, b)
 	}
 	if err != nil {
 		return bogus(signer, err)
 	}
 	if optOut {
-		how += " (an opt-out span)"
+		note(" (an opt-out span)", "")
 		return verdictInsecure, nil // RFC 5155 section 9.2: no AD through an opt-out span
 	}
 	capTTLs(m, ttl)

@@ -31,10 +31,16 @@ type nsec3Entry struct {
 // RRSIG, NSEC, NSEC3 and NSEC3PARAM, as a signer makes them). Records of
 // other types are refused: signing adds no data.
 func (z *Zone) WithDNSSEC(records []dns.RR) (*Zone, error) {
-	b := newBuilder(z.origin, z.file)
-	for _, rr := range z.Records() {
-		if err := b.add(rr); err != nil {
-			return nil, fmt.Errorf("sign zone %s: %w", z.origin, err)
+	return buildSigned(z.origin, z.file, z.Records(), records)
+}
+
+// buildSigned builds the zone at origin, read from file, from its data and
+// its DNSSEC records; only the latter may be of the DNSSEC types.
+func buildSigned(origin, file string, data, records []dns.RR) (*Zone, error) {
+	b := newBuilder(origin, file)
+	for _, rr := range data {
+		if err := b.add(dns.Copy(rr)); err != nil {
+			return nil, fmt.Errorf("sign zone %s: %w", origin, err)
 		}
 	}
 	var nsec3 []*dns.NSEC3
@@ -52,14 +58,14 @@ func (z *Zone) WithDNSSEC(records []dns.RR) (*Zone, error) {
 			}
 		case *dns.DNSKEY, *dns.NSEC, *dns.NSEC3PARAM:
 		default:
-			return nil, fmt.Errorf("sign zone %s: %s record is not DNSSEC data", z.origin, dns.Type(rr.Header().Rrtype))
+			return nil, fmt.Errorf("sign zone %s: %s record is not DNSSEC data", origin, dns.Type(rr.Header().Rrtype))
 		}
 		if err := b.add(rr); err != nil {
-			return nil, fmt.Errorf("sign zone %s: %w", z.origin, err)
+			return nil, fmt.Errorf("sign zone %s: %w", origin, err)
 		}
 	}
 	if err := b.finish(); err != nil {
-		return nil, fmt.Errorf("sign zone %s: %w", z.origin, err)
+		return nil, fmt.Errorf("sign zone %s: %w", origin, err)
 	}
 	s := b.zone
 	s.indexDNSSEC(nsec3, nsec3Sigs)

@@ -187,11 +187,7 @@ func signLabZone(z *Zone, how labSigning, k *zoneKeys, ds []dns.RR, now time.Tim
 	case breakAlgorithm:
 		extra = claimAlgorithm(extra, dns.RSAMD5)
 	}
-	s, err := buildSigned(z.origin, z.file, data, extra)
-	if err != nil {
-		return nil, fmt.Errorf("sign lab zone %s: %w", z.origin, err)
-	}
-	return s, nil
+	return buildSigned(z.origin, z.file, data, extra)
 }
 
 // forgeDenial removes gone.<origin> from the zone's data and DNSSEC
@@ -246,18 +242,4 @@ func claimAlgorithm(extra []dns.RR, alg uint8) []dns.RR {
 		}
 	}
 	return extra
-}
-
-// buildSigned builds a zone at origin from its data and DNSSEC records.
-func buildSigned(origin, file string, data, dnssec []dns.RR) (*Zone, error) {
-	b := newBuilder(origin, file)
-	for _, rr := range data {
-		if err := b.add(dns.Copy(rr)); err != nil {
-			return nil, err
-		}
-	}
-	if err := b.finish(); err != nil {
-		return nil, err
-	}
-	return b.zone.WithDNSSEC(dnssec)
 }
