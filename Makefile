@@ -48,7 +48,7 @@ golangci-lint:
 # listed for it.
 check-imports:
 	@fail=0; \
-	for rule in "config:" "cache:" "resolver:internal" "zones:internal" "internal:" "server:resolver cache internal"; do \
+	for rule in "config:" "cache:internal" "resolver:internal" "zones:internal" "internal:" "server:resolver cache internal"; do \
 		pkg=$${rule%%:*}; allowed=" $${rule#*:} "; \
 		for dep in $$($(GO) list -deps ./$$pkg/... | grep "^$(MODULE)/" | sed "s|^$(MODULE)/||" | cut -d/ -f1 | sort -u); do \
 			[ "$$dep" = "$$pkg" ] && continue; \

@@ -3,6 +3,9 @@ package config
 import (
 	"fmt"
 	"math"
+	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,4 +64,52 @@ func (b *builder) cachePolicy(raw any) CachePolicy {
 	}
 	b.fail(keyCachePolicy, s, wantCachePolicy)
 	return CacheLRU
+}
+
+// Bounds of cache.redis.timeout: a call to Redis is on a client's path,
+// so it may take tens of milliseconds, never seconds.
+const (
+	minRedisTimeout = time.Millisecond
+	maxRedisTimeout = time.Second
+)
+
+// redis reads cache.redis.*. The address is host:port (a name or an IP
+// and a port) or a redis://, rediss:// or unix:// URL; the client checks
+// the rest of a URL when it starts.
+func (b *builder) redis(raw rawRedis) Redis {
+	r := Redis{Seed: b.str(keyRedisSeed, raw.Seed)}
+	if s, ok := b.scalarOf(keyRedisAddr, raw.Addr, wantRedisAddr); ok && strings.TrimSpace(s) != "" {
+		s = strings.TrimSpace(s)
+		if validRedisAddr(s) {
+			r.Addr = s
+		} else {
+			b.fail(keyRedisAddr, s, wantRedisAddr)
+		}
+	}
+	if d, ok := b.duration(keyRedisTimeout, raw.Timeout, minRedisTimeout, wantRedisTime); ok {
+		if d > maxRedisTimeout {
+			b.fail(keyRedisTimeout, b.value(keyRedisTimeout, raw.Timeout), wantRedisTime)
+		} else {
+			r.Timeout = d
+		}
+	}
+	return r
+}
+
+func validRedisAddr(s string) bool {
+	if u, err := url.Parse(s); err == nil && strings.Contains(s, "://") {
+		switch u.Scheme {
+		case "redis", "rediss":
+			return u.Host != ""
+		case "unix":
+			return u.Path != ""
+		}
+		return false
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }

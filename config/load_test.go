@@ -35,6 +35,7 @@ func TestLoadDefaults(t *testing.T) {
 			ServeStale:     true,
 			StaleMaxAge:    24 * time.Hour,
 			Prefetch:       true,
+			Redis:          Redis{Timeout: 50 * time.Millisecond},
 		},
 		ACL: ACL{
 			Allow: []netip.Prefix{

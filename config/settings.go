@@ -32,6 +32,9 @@ const (
 	keyServeStale   = "cache.serve_stale"
 	keyStaleMaxAge  = "cache.stale_max_age"
 	keyPrefetch     = "cache.prefetch"
+	keyRedisAddr    = "cache.redis.addr"
+	keyRedisSeed    = "cache.redis.seed"
+	keyRedisTimeout = "cache.redis.timeout"
 	keyACLAllow     = "acl.allow"
 	keyACLDeny      = "acl.deny"
 	keyACLAction    = "acl.action"
@@ -262,6 +265,21 @@ var settings = []setting{
 		key:   keyPrefetch,
 		def:   true,
 		usage: "refresh an entry asked for shortly before it expires",
+	},
+	{
+		key:   keyRedisAddr,
+		def:   "",
+		usage: "share answers with a fleet of instances through the Redis at `ADDR` (host:port, or a redis:// or rediss:// URL); empty: none",
+	},
+	{
+		key:   keyRedisSeed,
+		def:   "",
+		usage: "the `SECRET` every instance of a fleet shares, hashed into each Redis key",
+	},
+	{
+		key:   keyRedisTimeout,
+		def:   "50ms",
+		usage: "bound each call to Redis by `DURATION` (1ms to 1s); past it, the answer is looked for upstream",
 	},
 	{
 		key: keyACLAllow,

@@ -173,6 +173,20 @@ type Cache struct {
 	// Prefetch refreshes an entry that is asked for shortly before it
 	// expires.
 	Prefetch bool
+	// Redis is the cache tier a fleet of instances shares.
+	Redis Redis
+}
+
+// Redis configures the cache tier a fleet shares in Redis.
+type Redis struct {
+	// Addr is host:port or a redis:// or rediss:// URL; empty: no shared
+	// cache.
+	Addr string
+	// Seed is the secret every instance of the fleet shares, hashed into
+	// each key.
+	Seed string
+	// Timeout bounds each call to Redis, from 1ms to 1s.
+	Timeout time.Duration
 }
 
 // CachePolicy is how the caches choose what to evict.

@@ -33,6 +33,8 @@ const (
 	wantDuration    = "a duration of at least 0s" + durationForm
 	wantTTL         = "a duration of at least 1s" + durationForm
 	wantCachePolicy = "lru or 2q"
+	wantRedisAddr   = "HOST:PORT such as 127.0.0.1:6379, a redis:// or rediss:// URL, or empty for no shared cache"
+	wantRedisTime   = "a duration from 1ms to 1s, such as 50ms"
 
 	wantPrefix    = "CIDR prefixes such as 192.168.0.0/16 or fe80::/10, or IP addresses, as a list"
 	wantZone      = "ZONE=ADDR[:PORT][+ADDR[:PORT]...] entries such as corp.example=10.0.0.53+[fd00::53]:5353, as a list"
@@ -105,16 +107,23 @@ type rawAdmin struct {
 }
 
 type rawCache struct {
-	Size           any `mapstructure:"size"`
-	Memory         any `mapstructure:"memory"`
-	File           any `mapstructure:"file"`
-	MinTTL         any `mapstructure:"min_ttl"`
-	MaxTTL         any `mapstructure:"max_ttl"`
-	NegativeMaxTTL any `mapstructure:"negative_max_ttl"`
-	Policy         any `mapstructure:"policy"`
-	ServeStale     any `mapstructure:"serve_stale"`
-	StaleMaxAge    any `mapstructure:"stale_max_age"`
-	Prefetch       any `mapstructure:"prefetch"`
+	Size           any      `mapstructure:"size"`
+	Memory         any      `mapstructure:"memory"`
+	File           any      `mapstructure:"file"`
+	MinTTL         any      `mapstructure:"min_ttl"`
+	MaxTTL         any      `mapstructure:"max_ttl"`
+	NegativeMaxTTL any      `mapstructure:"negative_max_ttl"`
+	Policy         any      `mapstructure:"policy"`
+	ServeStale     any      `mapstructure:"serve_stale"`
+	StaleMaxAge    any      `mapstructure:"stale_max_age"`
+	Prefetch       any      `mapstructure:"prefetch"`
+	Redis          rawRedis `mapstructure:"redis"`
+}
+
+type rawRedis struct {
+	Addr    any `mapstructure:"addr"`
+	Seed    any `mapstructure:"seed"`
+	Timeout any `mapstructure:"timeout"`
 }
 
 type rawACL struct {
@@ -182,6 +191,7 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.Cache.ServeStale = b.bool(keyServeStale, raw.Cache.ServeStale)
 	cfg.Cache.StaleMaxAge, _ = b.duration(keyStaleMaxAge, raw.Cache.StaleMaxAge, 0, wantDuration)
 	cfg.Cache.Prefetch = b.bool(keyPrefetch, raw.Cache.Prefetch)
+	cfg.Cache.Redis = b.redis(raw.Cache.Redis)
 	cfg.ACL.Allow = b.prefixes(keyACLAllow, raw.ACL.Allow)
 	cfg.ACL.Deny = b.prefixes(keyACLDeny, raw.ACL.Deny)
 	cfg.ACL.Action = b.action(keyACLAction, raw.ACL.Action)

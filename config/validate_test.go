@@ -56,6 +56,11 @@ func TestBadValues(t *testing.T) {
 		{name: "cache.policy unknown", args: []string{"--cache-policy", "lfu"}, wantKey: keyCachePolicy, wantValue: "lfu", wantIn: "lru or 2q"},
 		{name: "cache.policy empty", env: []string{"ROOTWALK_CACHE_POLICY="}, wantKey: keyCachePolicy, wantValue: "", wantIn: "lru or 2q"},
 		{name: "cache.serve_stale not a bool", env: []string{"ROOTWALK_CACHE_SERVE_STALE=maybe"}, wantKey: keyServeStale, wantValue: "maybe", wantIn: "true or false"},
+		{name: "cache.redis.addr no port", args: []string{"--cache-redis-addr", "redis.internal"}, wantKey: keyRedisAddr, wantValue: "redis.internal", wantIn: "HOST:PORT"},
+		{name: "cache.redis.addr other scheme", env: []string{"ROOTWALK_CACHE_REDIS_ADDR=http://127.0.0.1:6379"}, wantKey: keyRedisAddr, wantValue: "http://127.0.0.1:6379", wantIn: "redis://"},
+		{name: "cache.redis.addr port 0", args: []string{"--cache-redis-addr", "127.0.0.1:0"}, wantKey: keyRedisAddr, wantValue: "127.0.0.1:0", wantIn: "HOST:PORT"},
+		{name: "cache.redis.timeout too long", args: []string{"--cache-redis-timeout", "5s"}, wantKey: keyRedisTimeout, wantValue: "5s", wantIn: "1ms to 1s"},
+		{name: "cache.redis.timeout zero", args: []string{"--cache-redis-timeout", "0s"}, wantKey: keyRedisTimeout, wantValue: "0s", wantIn: "1ms to 1s"},
 		{name: "cache.stale_max_age negative", args: []string{"--cache-stale-max-age", "-1s"}, wantKey: keyStaleMaxAge, wantValue: "-1s", wantIn: "at least 0s"},
 		{name: "cache.stale_max_age garbage", env: []string{"ROOTWALK_CACHE_STALE_MAX_AGE=forever"}, wantKey: keyStaleMaxAge, wantValue: "forever", wantIn: "at least 0s"},
 		{name: "cache.prefetch not a bool", env: []string{"ROOTWALK_CACHE_PREFETCH=sometimes"}, wantKey: keyPrefetch, wantValue: "sometimes", wantIn: "true or false"},
@@ -283,6 +288,18 @@ func TestGoodValues(t *testing.T) {
 			name:  "cache.stale_max_age from YAML",
 			l:     load{yaml: "cache:\n  stale_max_age: 72h\n"},
 			check: func(c *Config) (any, any) { return c.Cache.StaleMaxAge, 72 * time.Hour },
+		},
+		{
+			name: "cache.redis from YAML",
+			l:    load{yaml: "cache:\n  redis:\n    addr: rediss://:pw@redis.internal:6380/2\n    seed: s3cret\n    timeout: 20ms\n"},
+			check: func(c *Config) (any, any) {
+				return c.Cache.Redis, Redis{Addr: "rediss://:pw@redis.internal:6380/2", Seed: "s3cret", Timeout: 20 * time.Millisecond}
+			},
+		},
+		{
+			name:  "cache.redis.addr host:port by env",
+			l:     load{env: []string{"ROOTWALK_CACHE_REDIS_ADDR=[::1]:6379"}},
+			check: func(c *Config) (any, any) { return c.Cache.Redis.Addr, "[::1]:6379" },
 		},
 		{
 			name:  "cache.prefetch off by env",

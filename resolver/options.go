@@ -130,9 +130,13 @@ type Options struct {
 	Timeout   time.Duration // bound on one resolution; 0: DefaultTimeout
 	Exchanger Exchanger     // nil: NetExchanger{}
 	Cache     Cache         // nil: nothing is cached
-	Clock     Clock         // nil: the system clock
-	Rand      rand.Source   // query IDs and server order; nil: a random seed
-	Logger    *slog.Logger  // nil: discard
+	// Shared is a cache tier shared with other resolvers (a fleet's, in
+	// Redis), asked when Cache misses a client's question and given
+	// every answer a walk finds; nil: none.
+	Shared SharedCache
+	Clock  Clock        // nil: the system clock
+	Rand   rand.Source  // query IDs and server order; nil: a random seed
+	Logger *slog.Logger // nil: discard
 }
 
 // Stats are the resolver's counters since it was created.

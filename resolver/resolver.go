@@ -43,6 +43,7 @@ type Resolver struct {
 	staleAfter time.Duration
 	exch       Exchanger
 	cache      optionalCache
+	shared     SharedCache                // Options.Shared; nil: none
 	local      atomic.Pointer[localZones] // Options.Local; SetLocal replaces it
 	forward    map[string]*delegation
 	stub       map[string]*delegation
@@ -126,6 +127,7 @@ func New(opts Options) (*Resolver, error) {
 		staleAfter: opts.StaleAnswerAfter,
 		exch:       opts.Exchanger,
 		cache:      optionalCache{opts.Cache},
+		shared:     opts.Shared,
 		clock:      opts.Clock,
 		log:        opts.Logger,
 	}
@@ -364,11 +366,13 @@ func (r *Resolver) resolveNow(ctx context.Context, q Query) (*Result, error) {
 	defer r.stats.inFlight.Add(-1)
 	w := r.newWalk(ctx)
 	w.do, w.cd = q.DO, q.CD
+	w.client = &q.Question
 	m, err := w.resolveGuarded(ctx, q.Question)
 	if err != nil {
 		r.stats.failures.Add(1)
 		return nil, fmt.Errorf("resolve %s %s: %w", q.Name, dns.TypeToString[q.Qtype], err)
 	}
+	w.share(q, m)
 	return &Result{Reply: m, Upstream: w.sent}, nil
 }
 

@@ -67,7 +67,10 @@ func (r *Resolver) startPrefetch(q Query) {
 			refresh := flightKey(q.Question)
 			w.refresh = &refresh
 			start := time.Now()
-			_, err := w.lookup(ctx, q.Question)
+			m, err := w.lookup(ctx, q.Question)
+			if err == nil {
+				w.share(q, m)
+			}
 			if err != nil {
 				r.stats.prefetchFailures.Add(1)
 				r.log.Debug("prefetch failed", "qname", q.Name, "qtype", dns.TypeToString[q.Qtype], "err", err)

@@ -27,6 +27,13 @@ type walk struct {
 	priming bool                  // a priming query is under way in this walk
 	// privateCache: the cache came with the context (a cold trace).
 	privateCache bool
+	// client is the client's question, which the shared cache may
+	// answer (shared.go); nil for walks of the resolver's own (priming,
+	// prefetch).
+	client *dns.Question
+	// sharedAsked: the shared cache was asked for the client's question;
+	// sharedHit: it answered it.
+	sharedAsked, sharedHit bool
 	// do and cd are the DNSSEC bits of the client's query; the answers
 	// to its own question and chain are cached under them.
 	do, cd bool
@@ -242,6 +249,9 @@ func (w *walk) lookup(ctx context.Context, q dns.Question) (*dns.Msg, error) {
 			if refresh && w.r.prefetch && !w.privateCache {
 				w.r.startPrefetch(w.query(q))
 			}
+			return m, nil
+		}
+		if m, ok := w.sharedAnswer(ctx, q); ok {
 			return m, nil
 		}
 	}

@@ -52,7 +52,11 @@ type AdminOptions struct {
 	// OnFlush runs after every flush of the cache, whatever its scope:
 	// the handler's FlushAnswers, so the fast path forgets the replies
 	// it kept. Nil: nothing runs.
-	OnFlush  func()
+	OnFlush func()
+	// Shared is the cache a fleet shares in Redis: its numbers go to
+	// /stats and /metrics, and every flush goes to the fleet too. Nil:
+	// none.
+	Shared   SharedCache
 	Resolver AdminResolver   // nil: no resolver numbers, no /trace
 	QueryLog *QueryLog       // nil: /querylog is not found
 	Listener ListenerStatser // nil: no transport numbers
@@ -90,7 +94,7 @@ func NewAdmin(opts AdminOptions) *Admin {
 	if opts.Cache != nil {
 		cs = opts.Cache
 	}
-	reg := newRegistry(&collector{metrics: opts.Metrics, cache: cs, resolver: rs, listener: opts.Listener})
+	reg := newRegistry(&collector{metrics: opts.Metrics, cache: cs, resolver: rs, listener: opts.Listener, shared: opts.Shared})
 	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)})
 	a.srv = &http.Server{
 		Handler:           a.Handler(),

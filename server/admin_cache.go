@@ -50,7 +50,10 @@ type CacheListJSON struct {
 
 // CacheFlushJSON is the reply to POST /cache/flush.
 type CacheFlushJSON struct {
-	Flushed int `json:"flushed"` // entries removed
+	Flushed int `json:"flushed"` // entries removed from this instance's cache
+	// Shared is what the flush did to the fleet's shared cache, when
+	// there is one.
+	Shared *SharedFlushJSON `json:"shared,omitempty"`
 }
 
 // ErrorJSON is the body of an error reply from /cache and /cache/flush.
@@ -118,7 +121,12 @@ func (a *Admin) flushCache(w http.ResponseWriter, r *http.Request) {
 		a.opts.OnFlush()
 	}
 	a.opts.Logger.Info("cache flushed", "zone", name, "subtree", subtree, "entries", n)
-	writeJSON(w, a.opts.Logger, CacheFlushJSON{Flushed: n})
+	out := CacheFlushJSON{Flushed: n, Shared: a.flushShared(r, name, subtree)}
+	status := http.StatusOK
+	if out.Shared != nil && out.Shared.Error != "" {
+		status = http.StatusBadGateway // this instance is flushed; the fleet may not be
+	}
+	writeJSONStatus(w, a.opts.Logger, status, out)
 }
 
 // parseFilter reads GET /cache's parameters.

@@ -23,6 +23,7 @@ type collector struct {
 	cache    CacheStats
 	resolver ResolverStats
 	listener ListenerStatser
+	shared   SharedCache
 }
 
 // ListenerStatser is what the admin API reads of the DNS listener.
@@ -92,6 +93,11 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descPanics, descTCPOpen, descTCPRefused, descTCPTimeout,
 	} {
 		ch <- d
+	}
+	if c.shared != nil {
+		for _, d := range redisDescs {
+			ch <- d
+		}
 	}
 }
 
@@ -168,17 +174,25 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descUpstreamErrors, r.UpstreamErrors)
 		ch <- constHistogram(descUpstreamRTT, r.UpstreamRTT)
 	}
+	if c.shared != nil {
+		collectRedis(ch, c.shared.Stats())
+	}
 }
 
 // constHistogram converts a snapshot to a Prometheus histogram in seconds.
 func constHistogram(d *prometheus.Desc, s histogram.Snapshot) prometheus.Metric {
+	return constHistogramLabels(d, s)
+}
+
+// constHistogramLabels is constHistogram for a histogram with labels.
+func constHistogramLabels(d *prometheus.Desc, s histogram.Snapshot, labels ...string) prometheus.Metric {
 	buckets := make(map[float64]uint64, len(s.Bounds))
 	var cumulative uint64
 	for i, b := range s.Bounds {
 		cumulative += s.Counts[i]
 		buckets[b.Seconds()] = cumulative
 	}
-	return prometheus.MustNewConstHistogram(d, s.Count, s.Sum.Seconds(), buckets)
+	return prometheus.MustNewConstHistogram(d, s.Count, s.Sum.Seconds(), buckets, labels...)
 }
 
 // newRegistry holds rootwalk's metrics and the Go runtime's and process's

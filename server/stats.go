@@ -16,6 +16,7 @@ type Stats struct {
 	Cache         *CacheJSON      `json:"cache,omitempty"`
 	Resolutions   *ResolutionJSON `json:"resolutions,omitempty"`
 	Upstream      *UpstreamJSON   `json:"upstream,omitempty"`
+	Redis         *RedisJSON      `json:"redis,omitempty"` // the fleet's shared cache, with cache.redis.addr
 	LatencyMS     Percentiles     `json:"latency_ms"`
 	QueryLog      bool            `json:"query_log"`
 }
@@ -180,6 +181,9 @@ func (a *Admin) stats(w http.ResponseWriter, _ *http.Request) {
 			AggressiveNXDOMAIN: r.AggressiveNXDOMAIN}
 		out.Upstream = &UpstreamJSON{Queries: r.UpstreamQueries, Timeouts: r.UpstreamTimeouts,
 			TCPFallbacks: r.TCPFallbacks, Errors: r.UpstreamErrors, RTTMS: percentiles(r.UpstreamRTT)}
+	}
+	if a.opts.Shared != nil {
+		out.Redis = redisJSON(a.opts.Shared.Stats())
 	}
 	writeJSON(w, a.opts.Logger, out)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -82,6 +83,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	if err != nil {
 		return err
 	}
+	var handlerRef atomic.Pointer[server.Handler]
+	shared, err := sharedCache(ctx, cfg, c, &handlerRef, log)
+	if err != nil {
+		return err
+	}
+	var adminShared server.SharedCache
+	if shared != nil {
+		defer func() {
+			if err := shared.Close(); err != nil {
+				log.Warn("close shared cache", "err", err)
+			}
+		}()
+		opts.Shared, adminShared = shared, shared
+	}
 	res, err := resolver.New(opts)
 	if err != nil {
 		return fmt.Errorf("resolver: %w", err)
@@ -114,6 +129,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	if err != nil {
 		return fmt.Errorf("handler: %w", err)
 	}
+	handlerRef.Store(handler)
 	listener, err := server.ListenWith(cfg.Listen, handler, server.ListenOptions{
 		TCPIdleTimeout:       cfg.TCP.IdleTimeout,
 		MaxTCPConns:          noLimitIfZero(cfg.TCP.MaxConns),
@@ -129,7 +145,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	if cfg.Admin.Enabled() {
 		admin = server.NewAdmin(server.AdminOptions{
 			Addr: cfg.Admin.Listen, Token: cfg.Admin.Token, Metrics: metrics, QueryLog: queryLog,
-			Cache: c, OnFlush: handler.FlushAnswers, Resolver: res, Ready: res.Primed, Listener: listener,
+			Cache: c, OnFlush: handler.FlushAnswers, Shared: adminShared, Resolver: res, Ready: res.Primed, Listener: listener,
 			Logger: log.With("component", "admin"),
 		})
 		if err := admin.Start(); err != nil {
