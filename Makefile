@@ -10,7 +10,7 @@ ADMIN     ?= 127.0.0.1:9153
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 export PATH := $(PATH):$(GOBIN)
 
-.PHONY: build run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench bench-go soak clean
+.PHONY: fleet bench-fleet build run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench bench-go soak clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rootwalk
@@ -18,6 +18,11 @@ build:
 ## run: the resolver with the embedded lab, answering at $(LISTEN) (admin API at $(ADMIN)).
 run: build
 	./$(BIN) serve --lab --listen $(LISTEN) --admin-listen $(ADMIN) $(ARGS)
+
+## fleet: the lab, Redis, three rootwalk instances sharing it and dnsdist in
+## front, on loopback; prints where to point dig (deploy/fleet.sh).
+fleet: build
+	./deploy/fleet.sh
 
 ## test: every check CI runs, then the tests with the race detector, then
 ## each fuzz target for $(TEST_FUZZTIME).
@@ -90,22 +95,16 @@ bench-go:
 ## that keeps the unbound service from starting; prints the table and writes it to
 ## integration/bench/results.md. About 6 minutes.
 bench: build
-	@missing=""; \
-	for p in dnsperf unbound; do \
-		command -v $$p >/dev/null || [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing$$missing"; \
-		policy=/usr/sbin/policy-rc.d; saved=""; \
-		if [ -e $$policy ]; then saved=$$(mktemp) && cp -p $$policy $$saved || exit 1; fi; \
-		restore() { if [ -n "$$saved" ]; then mv $$saved $$policy; else rm -f $$policy; fi; }; \
-		trap 'restore; exit 130' INT TERM; \
-		printf '#!/bin/sh\n# make bench: start no service while packages install\nexit 101\n' > $$policy && chmod 755 $$policy; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; rc=$$?; \
-		restore; trap - INT TERM; \
-		[ $$rc = 0 ] || exit $$rc; \
-	fi
+	./integration/bench/need.sh dnsperf:dnsperf unbound:unbound
 	RWTEST_BENCH=1 $(GO) test -count=1 -timeout 40m -run '^TestBench$$' -v ./integration/bench/
+
+## bench-fleet: three instances behind dnsdist on the lab's mixed workload, with
+## and without the Redis tier, and the latency of an answer from Redis. Installs
+## dnsperf, redis-server and dnsdist if missing; writes
+## integration/bench/fleet-results.md. About 6 minutes.
+bench-fleet: build
+	./integration/bench/need.sh dnsperf:dnsperf redis-server:redis-server dnsdist:dnsdist
+	RWTEST_BENCH_FLEET=1 $(GO) test -count=1 -timeout 40m -run '^TestBenchFleet$$' -v ./integration/bench/
 
 clean:
 	rm -rf bin

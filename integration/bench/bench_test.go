@@ -245,16 +245,26 @@ func (b *bench) measure(s scenario, r *resolver, file string, round int) runResu
 // bin/rootwalk.
 func findTools(t *testing.T) tools {
 	t.Helper()
-	find := func(name string) string {
-		path, err := exec.LookPath(name)
-		if errors.Is(err, exec.ErrNotFound) {
-			path, err = exec.LookPath(filepath.Join("/usr/sbin", name)) // root's PATH may lack it
-		}
-		if err != nil {
-			t.Fatalf("%s is needed (make bench installs it): %v", name, err)
-		}
-		return path
+	return tools{rootwalk: rootwalkBinary(t), unbound: findTool(t, "unbound"),
+		unboundCheckconf: findTool(t, "unbound-checkconf"), dnsperf: findTool(t, "dnsperf")}
+}
+
+// findTool returns the path of a program, failing the test without it.
+func findTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if errors.Is(err, exec.ErrNotFound) {
+		path, err = exec.LookPath(filepath.Join("/usr/sbin", name)) // root's PATH may lack it
 	}
+	if err != nil {
+		t.Fatalf("%s is needed (make bench installs it): %v", name, err)
+	}
+	return path
+}
+
+// rootwalkBinary returns bin/rootwalk, which make builds first.
+func rootwalkBinary(t *testing.T) string {
+	t.Helper()
 	bin, err := filepath.Abs(filepath.Join("..", "..", "bin", "rootwalk"))
 	if err != nil {
 		t.Fatal(err)
@@ -262,5 +272,5 @@ func findTools(t *testing.T) tools {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("bin/rootwalk is needed (make bench builds it): %v", err)
 	}
-	return tools{rootwalk: bin, unbound: find("unbound"), unboundCheckconf: find("unbound-checkconf"), dnsperf: find("dnsperf")}
+	return bin
 }
