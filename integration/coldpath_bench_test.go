@@ -13,7 +13,9 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootwalk/rootwalk/cache"
+	"github.com/rootwalk/rootwalk/cache/redis"
 	"github.com/rootwalk/rootwalk/internal/dnstest"
+	"github.com/rootwalk/rootwalk/internal/redistest"
 	"github.com/rootwalk/rootwalk/resolver"
 	"github.com/rootwalk/rootwalk/server"
 )
@@ -26,7 +28,26 @@ import (
 // them over, scrubs and caches the reply; the handler packs the answer.
 // The make bench cold scenario is this plus the system calls, which
 // integration/bench/floor measures alone.
-func BenchmarkColdAnswer(b *testing.B) {
+func BenchmarkColdAnswer(b *testing.B) { benchmarkColdAnswer(b, nil) }
+
+// BenchmarkColdAnswerShared is BenchmarkColdAnswer with the fleet's shared
+// cache in a real redis-server on loopback: each cold answer also costs
+// one lookup in Redis (a miss) and one write, in the background. Against
+// BenchmarkColdAnswer it is what the Redis tier adds to a walk.
+func BenchmarkColdAnswerShared(b *testing.B) {
+	srv := redistest.Start(b)
+	tier, err := redis.New(redis.Options{Addr: srv.String(), Seed: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tier.Close() }) // benchmark
+	benchmarkColdAnswer(b, tier)
+	if s := tier.Stats(); s.Errors > 0 || s.Hits > 0 {
+		b.Errorf("shared cache: %+v, want only misses", s)
+	}
+}
+
+func benchmarkColdAnswer(b *testing.B, shared resolver.SharedCache) {
 	authority := netip.MustParseAddr("127.53.9.1")
 	exchange := resolver.ExchangerFunc(func(_ context.Context, q *dns.Msg, server netip.AddrPort, _ time.Duration) (resolver.Response, error) {
 		if _, err := q.Pack(); err != nil {
@@ -68,6 +89,7 @@ func BenchmarkColdAnswer(b *testing.B) {
 		Cache:        c,
 		Exchanger:    exchange,
 		MaxServerQPS: -1,
+		Shared:       shared,
 		Logger:       slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

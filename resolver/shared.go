@@ -23,6 +23,10 @@ type SharedCache interface {
 	Store(q Query, m *dns.Msg, now time.Time)
 }
 
+// SharedCacheTarget is the Target of an EventCacheHit whose answer came
+// from the shared cache rather than the resolver's own.
+const SharedCacheTarget = "shared cache"
+
 // sharedAnswer asks the shared cache for q when q is the client's own
 // question, once per walk. A hit goes into the resolver's own cache at the
 // time it was first stored, so that its TTLs go on counting down from
@@ -46,7 +50,7 @@ func (w *walk) sharedAnswer(ctx context.Context, q dns.Question) (*dns.Msg, bool
 	}
 	w.sharedHit = true
 	if w.tracing() {
-		w.emit(ctx, Event{Kind: EventCacheHit, Question: q, Reply: got, Target: "shared cache"})
+		w.emit(ctx, Event{Kind: EventCacheHit, Question: q, Reply: got, Target: SharedCacheTarget})
 	}
 	return got, true
 }

@@ -65,9 +65,14 @@ func TestSharedCacheAnswersAnotherResolver(t *testing.T) {
 	if shared.has(Query{Question: dns.Question{Name: "www.glueless.test.", Qtype: dns.TypeA, Qclass: dns.ClassINET}}) {
 		t.Error("a sub-resolution's answer was shared as a client's")
 	}
-	rb, err := b.ResolveQuery(t.Context(), q)
+	var events []Event
+	traced := WithTracer(t.Context(), TracerFunc(func(e Event) { events = append(events, e) }))
+	rb, err := b.ResolveQuery(traced, q)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].Kind != EventCacheHit || events[0].Target != SharedCacheTarget {
+		t.Errorf("trace of an answer from the shared cache: %+v, want one cache hit from %q", events, SharedCacheTarget)
 	}
 	if rb.Upstream != 0 || len(netB.queries()) != 0 {
 		t.Errorf("the second resolver asked upstream: %v", netB.queries())

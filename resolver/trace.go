@@ -14,7 +14,8 @@ type EventKind uint8
 
 // The steps of a walk.
 const (
-	// EventCacheHit: the answer to Question came from the cache.
+	// EventCacheHit: the answer to Question came from the cache, or from
+	// the shared cache (Target SharedCacheTarget).
 	EventCacheHit EventKind = iota + 1
 	// EventStart: the lookup of Question starts at Zone, whose servers
 	// came from the cache, the hints, a stub zone or a forward zone (Target

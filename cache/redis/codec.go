@@ -2,6 +2,7 @@ package redis
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -122,16 +123,22 @@ func sameQuestion(a, b Query) bool {
 
 // keys derives the Redis names a fleet uses from its seed. Every name
 // starts with the fleet's prefix, itself a hash of the seed, so fleets
-// with different seeds can share one Redis without meeting.
+// with different seeds can share one Redis without meeting. Names are
+// short (a key is stored once per answer and once more in its name's
+// index): 128 bits of SHA-256, in base64, make collisions a non-event,
+// and a read compares the whole question anyway.
 type keys struct {
 	seed   string
-	prefix string // "rootwalk:" and 16 hex digits
+	prefix string // "rw:" and 12 hex digits and ":"
 }
 
 func newKeys(seed string) keys {
 	sum := sha256.Sum256([]byte("rootwalk fleet\x00" + seed))
-	return keys{seed: seed, prefix: "rootwalk:" + hex.EncodeToString(sum[:8]) + ":"}
+	return keys{seed: seed, prefix: "rw:" + hex.EncodeToString(sum[:6]) + ":"}
 }
+
+// short is the text of the first 128 bits of a SHA-256 sum.
+func short(sum []byte) string { return base64.RawURLEncoding.EncodeToString(sum[:16]) }
 
 // answer is the key of q's answer: a hash of the lower-cased name, type,
 // class, DO, CD and the seed.
@@ -150,13 +157,13 @@ func (k keys) answer(q Query) string {
 		tail[5] = 1
 	}
 	h.Write(tail[:])
-	return k.prefix + "a:" + hex.EncodeToString(h.Sum(nil))
+	return k.prefix + "a:" + short(h.Sum(nil))
 }
 
 // name is the key of the set that indexes the answers stored at name.
 func (k keys) name(name string) string {
 	sum := sha256.Sum256([]byte(k.seed + "\x00" + strings.ToLower(dns.Fqdn(name))))
-	return k.prefix + "n:" + hex.EncodeToString(sum[:])
+	return k.prefix + "n:" + short(sum[:])
 }
 
 // answers is the SCAN pattern of every answer key of the fleet.

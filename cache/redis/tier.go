@@ -256,9 +256,17 @@ func (t *Tier) Store(q Query, m *dns.Msg, now time.Time) {
 	}
 }
 
-// writer drains the write queue until ctx ends, a batch per round trip.
+// writeLinger is how long the writer waits for more answers to share a
+// round trip with the first of a batch. Each round trip costs both sides
+// system calls; a cold walk takes longer than this anyway.
+const writeLinger = 2 * time.Millisecond
+
+// writer drains the write queue until ctx ends, a batch per round trip:
+// what is queued, or what comes within writeLinger of the first.
 func (t *Tier) writer(ctx context.Context) {
 	batch := make([]write, 0, writeBatch)
+	linger := time.NewTimer(writeLinger)
+	defer linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -266,14 +274,17 @@ func (t *Tier) writer(ctx context.Context) {
 		case w := <-t.writes:
 			batch = append(batch[:0], w)
 		}
+		linger.Reset(writeLinger)
+	fill:
 		for len(batch) < writeBatch {
 			select {
 			case w := <-t.writes:
 				batch = append(batch, w)
-				continue
-			default:
+			case <-linger.C:
+				break fill
+			case <-ctx.Done():
+				return
 			}
-			break
 		}
 		t.writeBatch(ctx, batch)
 	}

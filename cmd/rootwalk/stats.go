@@ -68,6 +68,12 @@ func writeStats(w io.Writer, addr string, s *server.Stats) error {
 		fmt.Fprintf(&b, "%-12s %d queries, %d timeouts, %d TCP fallbacks, %d errors; rtt %s\n",
 			"upstream", u.Queries, u.Timeouts, u.TCPFallbacks, u.Errors, percentiles(u.RTTMS))
 	}
+	if r := s.Redis; r != nil {
+		fmt.Fprintf(&b, "%-12s breaker %s; hit ratio %.1f%% (%d hits, %d stale, %d misses, %d errors, %d skipped while open); get %s\n",
+			"redis", r.Breaker, 100*r.HitRatio, r.Hits, r.Stale, r.Misses, r.Errors, r.Rejected, percentiles(r.GetMS))
+		fmt.Fprintf(&b, "%-12s writes: %d written, %d failed, %d dropped; flushes: %d sent, %d received\n", "",
+			r.Writes.Written, r.Writes.Failed, r.Writes.Dropped, r.FlushesSent, r.FlushesReceived)
+	}
 	ql := "off"
 	if s.QueryLog {
 		ql = "on"

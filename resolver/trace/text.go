@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/rootwalk/rootwalk/resolver"
 )
 
 // TextOptions shape the text view.
@@ -125,7 +127,11 @@ func (p *printer) step(s *Step) {
 		p.line(p.base[d], fmt.Sprintf("%s %s  %s", p.paint(ansiBold, s.Name), s.Type,
 			p.paint(ansiDim, "start at "+s.Zone+" ("+from+")")))
 	case "cache-hit":
-		p.line(p.base[d], fmt.Sprintf("%s %s  %s", p.paint(ansiBold, s.Name), s.Type, p.paint(ansiGreen, "answered from the cache")))
+		from := "answered from the cache"
+		if s.Target == resolver.SharedCacheTarget {
+			from = "answered from the fleet's shared cache (Redis)"
+		}
+		p.line(p.base[d], fmt.Sprintf("%s %s  %s", p.paint(ansiBold, s.Name), s.Type, p.paint(ansiGreen, from)))
 		p.records(p.base[d]+1, s.Records)
 	case "local":
 		p.line(p.base[d], fmt.Sprintf("%s %s  %s", p.paint(ansiBold, s.Name), s.Type, p.paint(ansiGreen, "answered from the local zone "+s.Zone)))
