@@ -32,6 +32,11 @@ var dnssecCases = []dnssecCase{
 	{name: "secure answer (ECDSA, NSEC zone)", qname: "www.example.com.", qtype: dns.TypeA, rcode: dns.RcodeSuccess, secure: true},
 	{name: "secure name error (NSEC)", qname: "nope.example.com.", qtype: dns.TypeA, rcode: dns.RcodeNameError, secure: true},
 	{name: "secure NODATA (NSEC)", qname: "ipv4only.example.com.", qtype: dns.TypeAAAA, rcode: dns.RcodeSuccess, secure: true},
+	// A zone's own keys, asked by the client: validated from the reply in
+	// hand, not by asking for them again inside the walk that asks.
+	{name: "a zone's DNSKEY RRset", qname: "example.com.", qtype: dns.TypeDNSKEY, rcode: dns.RcodeSuccess, secure: true},
+	{name: "a TLD's DNSKEY RRset", qname: "org.", qtype: dns.TypeDNSKEY, rcode: dns.RcodeSuccess, secure: true},
+	{name: "an expired DNSKEY RRset", qname: "sig-expired.org.", qtype: dns.TypeDNSKEY, rcode: dns.RcodeServerFailure, ede: dns.ExtendedErrorCodeSignatureExpired},
 	{name: "secure wildcard answer (NSEC)", qname: "x.wild.example.com.", qtype: dns.TypeA, rcode: dns.RcodeSuccess, secure: true},
 	{name: "secure wildcard NODATA (NSEC)", qname: "x.wild.example.com.", qtype: dns.TypeMX, rcode: dns.RcodeSuccess, secure: true},
 	{name: "secure answer three cuts deep (Ed25519, NSEC3)", qname: "host.sub.example.com.", qtype: dns.TypeA, rcode: dns.RcodeSuccess, secure: true},

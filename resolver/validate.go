@@ -236,6 +236,15 @@ func (w *walk) validate(ctx context.Context, q dns.Question, out outcome, zone s
 		how = "a negative trust anchor"
 		return verdictInsecure, nil // RFC 7646: as if unsigned
 	}
+	if q.Qtype == dns.TypeDNSKEY {
+		// The answer is the zone's own DNSKEY RRset: following the chain
+		// of trust to the zone's keys would ask for it again, inside the
+		// walk that is asking for it (a loop). It is checked against the
+		// parent's DS as a fetched one would be.
+		saved := w.dnskeys
+		w.dnskeys = &heldKeys{zone: canonical(q.Name), msg: m}
+		defer func() { w.dnskeys = saved }()
+	}
 	keys, err := w.keysFor(ctx, signer)
 	if err != nil {
 		return 0, err
@@ -481,9 +490,14 @@ func denialKind(nsec []*dns.NSEC, optOut bool) string {
 // zoneKeys fetches zone's DNSKEY RRset and keeps the keys that ds or the
 // anchor keys vouch for.
 func (w *walk) zoneKeys(ctx context.Context, zone string, ds []*dns.DS, anchorKeys []*dns.DNSKEY, now time.Time, via string) (keyEntry, time.Duration) {
-	reply, err := w.fetch(ctx, dns.Question{Name: zone, Qtype: dns.TypeDNSKEY, Qclass: dns.ClassINET})
-	if err != nil {
-		return keyEntry{err: chainBroken(zone, err)}, 0
+	var reply *dns.Msg
+	if h := w.dnskeys; h != nil && h.zone == zone {
+		reply = h.msg
+	} else {
+		var err error
+		if reply, err = w.fetch(ctx, dns.Question{Name: zone, Qtype: dns.TypeDNSKEY, Qclass: dns.ClassINET}); err != nil {
+			return keyEntry{err: chainBroken(zone, err)}, 0
+		}
 	}
 	var dnskeys []dns.RR
 	var sigs []*dns.RRSIG
@@ -510,6 +524,13 @@ func (w *walk) zoneKeys(ctx context.Context, zone string, ds []*dns.DS, anchorKe
 	}
 	return keyEntry{keys: keys, how: fmt.Sprintf("%s → DNSKEY (%s, %d keys)", via, algorithms(keys), len(keys))},
 		time.Duration(v.TTL) * time.Second
+}
+
+// heldKeys is a zone's DNSKEY reply that the walk holds while it checks
+// it (see validate).
+type heldKeys struct {
+	zone string // canonical
+	msg  *dns.Msg
 }
 
 // algorithms lists the algorithms of keys, for traces.

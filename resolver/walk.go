@@ -55,6 +55,9 @@ type walk struct {
 	// trace) empty ones of its own, so that it starts as cold.
 	keys  *keyCache
 	nsecs *nsecCache
+	// dnskeys is the DNSKEY reply being checked, when the client asked
+	// for a zone's keys: the chain of trust takes them from it.
+	dnskeys *heldKeys
 	// unreachable remembers name servers whose address could not be
 	// found in this walk, so that a tangle of glueless delegations is
 	// explored once, not once per path into it.
