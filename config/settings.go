@@ -22,6 +22,7 @@ const (
 	keyLabAnchorOut = "lab.anchor_out"
 	keyAdminListen  = "admin.listen"
 	keyAdminToken   = "admin.token"
+	keyAdminHosts   = "admin.allowed_hosts"
 	keyCacheSize    = "cache.size"
 	keyCacheMemory  = "cache.memory"
 	keyCacheFile    = "cache.file"
@@ -215,6 +216,11 @@ var settings = []setting{
 		key:   keyAdminToken,
 		def:   "",
 		usage: "if set, the admin API requires \"Authorization: Bearer `T`\"",
+	},
+	{
+		key:   keyAdminHosts,
+		def:   []string{},
+		usage: "names by which browsers may reach the admin API and its console, besides IP addresses and localhost (repeatable; a guard against DNS rebinding)",
 	},
 	{
 		key:   keyCacheSize,

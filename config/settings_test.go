@@ -105,6 +105,7 @@ func TestRegisterFlags(t *testing.T) {
 		{flag: "admin-listen", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_LISTEN"},
 		{flag: "admin", wantDefault: "127.0.0.1:9153", wantType: "string", wantInUsage: "alias of --admin-listen"},
 		{flag: "admin-token", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_ADMIN_TOKEN"},
+		{flag: "admin-allowed-hosts", wantDefault: "[]", wantType: "stringSlice", wantInUsage: "ROOTWALK_ADMIN_ALLOWED_HOSTS"},
 		{flag: "cache-size", wantDefault: "100000", wantType: "int", wantInUsage: "ROOTWALK_CACHE_SIZE"},
 		{flag: "cache-memory", wantDefault: "128MiB", wantType: "string", wantInUsage: "ROOTWALK_CACHE_MEMORY"},
 		{flag: "cache-file", wantDefault: "", wantType: "string", wantInUsage: "ROOTWALK_CACHE_FILE"},

@@ -135,6 +135,9 @@ type Admin struct {
 	Listen netip.AddrPort
 	// Token, if not empty, is required as "Authorization: Bearer Token".
 	Token string
+	// AllowedHosts are the names, besides IP addresses and localhost, by
+	// which clients may reach the admin API (its Host header).
+	AllowedHosts []string
 }
 
 // Enabled reports whether the admin API should be served.

@@ -28,6 +28,7 @@ const (
 	wantCacheFile   = "a file path, or empty to keep no cache file"
 	wantAnchorFile  = "the path of a readable file of DS or DNSKEY records, or empty"
 	wantNTA         = "domain names such as broken.example, as a list"
+	wantHosts       = "host names such as resolver.example.net, as a list"
 	wantStateFile   = "a file path, or empty to track no anchors"
 	wantDate        = "a UTC time as YYYYMMDDhhmmss, such as 20261127120000, or empty"
 	wantDuration    = "a duration of at least 0s" + durationForm
@@ -102,8 +103,9 @@ type rawLab struct {
 }
 
 type rawAdmin struct {
-	Listen any `mapstructure:"listen"`
-	Token  any `mapstructure:"token"`
+	Listen       any `mapstructure:"listen"`
+	Token        any `mapstructure:"token"`
+	AllowedHosts any `mapstructure:"allowed_hosts"`
 }
 
 type rawCache struct {
@@ -179,6 +181,9 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	cfg.Lab.AnchorOut = b.str(keyLabAnchorOut, raw.Lab.AnchorOut)
 	cfg.Admin.Listen = b.optionalAddrPort(keyAdminListen, raw.Admin.Listen, wantAdminListen)
 	cfg.Admin.Token = b.str(keyAdminToken, raw.Admin.Token)
+	if hosts := listOf(b, keyAdminHosts, raw.Admin.AllowedHosts, wantHosts, parseHostName); len(hosts) > 0 {
+		cfg.Admin.AllowedHosts = hosts
+	}
 	cfg.Cache.Size = b.cacheSize(raw.Cache.Size)
 	cfg.Cache.Memory = b.cacheMemory(raw.Cache.Memory)
 	cfg.Cache.File = b.optionalPath(keyCacheFile, raw.Cache.File, wantCacheFile)
@@ -370,6 +375,16 @@ func parseDomain(s string) (string, bool) {
 		return "", false
 	}
 	return dns.Fqdn(strings.ToLower(s)), true
+}
+
+// parseHostName reads a host name as a browser sends it in Host: no
+// final dot, lower case.
+func parseHostName(s string) (string, bool) {
+	d, ok := parseDomain(s)
+	if !ok || d == "." {
+		return "", false
+	}
+	return strings.TrimSuffix(d, "."), true
 }
 
 // date reads a UTC time written YYYYMMDDhhmmss, or empty for none.

@@ -56,6 +56,7 @@ func TestBadValues(t *testing.T) {
 		{name: "cache.policy unknown", args: []string{"--cache-policy", "lfu"}, wantKey: keyCachePolicy, wantValue: "lfu", wantIn: "lru or 2q"},
 		{name: "cache.policy empty", env: []string{"ROOTWALK_CACHE_POLICY="}, wantKey: keyCachePolicy, wantValue: "", wantIn: "lru or 2q"},
 		{name: "cache.serve_stale not a bool", env: []string{"ROOTWALK_CACHE_SERVE_STALE=maybe"}, wantKey: keyServeStale, wantValue: "maybe", wantIn: "true or false"},
+		{name: "admin.allowed_hosts not a name", args: []string{"--admin-allowed-hosts", "a..b"}, wantKey: keyAdminHosts, wantValue: "a..b", wantIn: "host names"},
 		{name: "cache.redis.addr no port", args: []string{"--cache-redis-addr", "redis.internal"}, wantKey: keyRedisAddr, wantValue: "redis.internal", wantIn: "HOST:PORT"},
 		{name: "cache.redis.addr other scheme", env: []string{"ROOTWALK_CACHE_REDIS_ADDR=http://127.0.0.1:6379"}, wantKey: keyRedisAddr, wantValue: "http://127.0.0.1:6379", wantIn: "redis://"},
 		{name: "cache.redis.addr port 0", args: []string{"--cache-redis-addr", "127.0.0.1:0"}, wantKey: keyRedisAddr, wantValue: "127.0.0.1:0", wantIn: "HOST:PORT"},
@@ -294,6 +295,13 @@ func TestGoodValues(t *testing.T) {
 			l:    load{yaml: "cache:\n  redis:\n    addr: rediss://:pw@redis.internal:6380/2\n    seed: s3cret\n    timeout: 20ms\n"},
 			check: func(c *Config) (any, any) {
 				return c.Cache.Redis, Redis{Addr: "rediss://:pw@redis.internal:6380/2", Seed: "s3cret", Timeout: 20 * time.Millisecond}
+			},
+		},
+		{
+			name: "admin.allowed_hosts by env, as Host headers carry them",
+			l:    load{env: []string{"ROOTWALK_ADMIN_ALLOWED_HOSTS=Resolver.Example.NET.,console.lan"}},
+			check: func(c *Config) (any, any) {
+				return strings.Join(c.Admin.AllowedHosts, " "), "resolver.example.net console.lan"
 			},
 		},
 		{

@@ -89,7 +89,7 @@ fleet ready: dnsdist (chashed) in front of $n rootwalk instances sharing Redis, 
 
 instances (DNS / admin API): $INSTANCES
   curl -s http://$first_admin/stats            # each instance's /stats has a "redis" section
-  curl -s -X POST 'http://$first_admin/cache/flush?name=example.com&subtree=1'   # flushes the whole fleet
+  curl -s -X POST -H 'X-Rootwalk-Console: 1' 'http://$first_admin/cache/flush?name=example.com&subtree=1'   # flushes the whole fleet
 dnsdist API:  curl -s -H 'X-API-Key: $FLEET_API_KEY' http://$FLEET_WEB/api/v1/servers/localhost
 redis:        redis-cli -p $REDIS_PORT
 logs:         $dir

@@ -488,3 +488,26 @@ func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
 	}
 	return false
 }
+
+// ServerState is what the resolver has learned of one upstream server
+// address: its smoothed round-trip time (RFC 6298) and how it fails.
+type ServerState struct {
+	Addr      netip.Addr
+	SRTT      time.Duration // 0 until it has answered
+	RTTVar    time.Duration
+	Timeouts  int  // in a row
+	Down      bool // set aside after timeouts in a row
+	LameZones int  // zones it is lame for
+	Idle      time.Duration
+}
+
+// Servers returns the upstream servers the resolver knows, most recently
+// asked first, at most limit of them.
+func (r *Resolver) Servers(limit int) []ServerState {
+	states := r.infra.States(r.clock.Now(), limit)
+	out := make([]ServerState, len(states))
+	for i, s := range states {
+		out[i] = ServerState{Addr: s.Addr, SRTT: s.SRTT, RTTVar: s.RTTVar, Timeouts: s.Timeouts, Down: s.Down, LameZones: s.LameZones, Idle: s.Idle}
+	}
+	return out
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/rootwalk/rootwalk/cache"
 	"github.com/rootwalk/rootwalk/resolver"
 	"github.com/rootwalk/rootwalk/resolver/trace"
+	"github.com/rootwalk/rootwalk/server/internal/console"
 )
 
 // Bounds of a cold trace's private cache: one resolution never needs more.
@@ -45,10 +46,14 @@ func (systemClock) Now() time.Time { return time.Now() }
 
 // AdminOptions configures the admin HTTP API.
 type AdminOptions struct {
-	Addr    netip.AddrPort
-	Token   string     // if set, required as "Authorization: Bearer <Token>"
-	Metrics *Metrics   // client query counters
-	Cache   AdminCache // nil: no cache numbers; /cache and /cache/flush answer 404
+	Addr  netip.AddrPort
+	Token string // if set, required as "Authorization: Bearer <Token>"
+	// AllowedHosts are the names, besides IP addresses and localhost,
+	// by which clients may reach the API (the Host header): a guard
+	// against DNS rebinding (admin.allowed_hosts).
+	AllowedHosts []string
+	Metrics      *Metrics   // client query counters
+	Cache        AdminCache // nil: no cache numbers; /cache and /cache/flush answer 404
 	// OnFlush runs after every flush of the cache, whatever its scope:
 	// the handler's FlushAnswers, so the fast path forgets the replies
 	// it kept. Nil: nothing runs.
@@ -130,7 +135,10 @@ func (a *Admin) Handler() http.Handler {
 	// answers other methods with 405.
 	mux.Handle("GET /cache", a.authorized(http.HandlerFunc(a.listCache)))
 	mux.Handle("POST /cache/flush", a.authorized(http.HandlerFunc(a.flushCache)))
-	return mux
+	mux.Handle("GET /servers", a.authorized(http.HandlerFunc(a.servers)))
+	mux.Handle("GET /{$}", console.Page())
+	mux.Handle("GET /console/", console.Assets())
+	return a.guard(mux)
 }
 
 // authorized requires the bearer token, when one is configured. Liveness
@@ -139,10 +147,8 @@ func (a *Admin) authorized(next http.Handler) http.Handler {
 	if a.opts.Token == "" {
 		return next
 	}
-	want := []byte("Bearer " + a.opts.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		if !tokenMatches(r.Header.Get("Authorization"), a.opts.Token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="rootwalk"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
@@ -151,8 +157,15 @@ func (a *Admin) authorized(next http.Handler) http.Handler {
 	})
 }
 
-// trace serves GET /trace?name=N&type=T[&cold=1]: one resolution by this
-// server, step by step, as JSON. A cold trace runs with an empty cache of
+// tokenMatches reports whether an Authorization header carries token,
+// comparing in constant time.
+func tokenMatches(header, token string) bool {
+	return subtle.ConstantTimeCompare([]byte(header), []byte("Bearer "+token)) == 1
+}
+
+// trace serves GET /trace?name=N&type=T[&cold=1][&messages=1]: one
+// resolution by this server, step by step, as JSON; with messages, each
+// query and reply whole, in dig's text form. A cold trace runs with an empty cache of
 // its own, as a freshly started resolver would, and leaves the server's
 // cache alone.
 func (a *Admin) trace(w http.ResponseWriter, r *http.Request) {
@@ -162,6 +175,11 @@ func (a *Admin) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cold, err := boolParam(r, "cold")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	messages, err := boolParam(r, "messages")
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -177,7 +195,7 @@ func (a *Admin) trace(w http.ResponseWriter, r *http.Request) {
 		ctx = resolver.WithCache(ctx, c)
 		where = "rootwalk at " + a.opts.Addr.String() + ", cold (an empty cache of its own)"
 	}
-	writeJSON(w, a.opts.Logger, trace.Run(ctx, a.opts.Resolver, q, where))
+	writeJSON(w, a.opts.Logger, trace.RunWith(ctx, a.opts.Resolver, q, trace.Options{Where: where, Messages: messages}))
 }
 
 // boolParam reads an optional 1/0 (or true/false) query parameter.

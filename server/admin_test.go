@@ -36,8 +36,11 @@ func (a adminResolver) Stats() resolver.Stats { return a.stats }
 func request(t *testing.T, h http.Handler, method, path, token string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, nil)
+	req.Host = "127.0.0.1:9153" // as a client on the machine names it
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	} else if method != http.MethodGet {
+		req.Header.Set(ConsoleHeader, "1") // as the console and curl users send it
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)

@@ -187,7 +187,9 @@ func TestListenerStatsInMetrics(t *testing.T) {
 	defer l.Shutdown(context.Background()) //nolint:errcheck // the test is over
 	a := NewAdmin(AdminOptions{Listener: l})
 	rec := httptest.NewRecorder()
-	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Host = "127.0.0.1"
+	a.Handler().ServeHTTP(rec, req)
 	for _, want := range []string{"rootwalk_panics_total 0", "rootwalk_tcp_connections 0", "rootwalk_tcp_refused_total 0", "rootwalk_tcp_timeouts_total 0"} {
 		if !strings.Contains(rec.Body.String(), want+"\n") {
 			t.Errorf("/metrics lacks %q", want)

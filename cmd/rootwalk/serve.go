@@ -144,7 +144,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	var admin *server.Admin
 	if cfg.Admin.Enabled() {
 		admin = server.NewAdmin(server.AdminOptions{
-			Addr: cfg.Admin.Listen, Token: cfg.Admin.Token, Metrics: metrics, QueryLog: queryLog,
+			Addr: cfg.Admin.Listen, Token: cfg.Admin.Token, AllowedHosts: cfg.Admin.AllowedHosts, Metrics: metrics, QueryLog: queryLog,
 			Cache: c, OnFlush: handler.FlushAnswers, Shared: adminShared, Resolver: res, Ready: res.Primed, Listener: listener,
 			Logger: log.With("component", "admin"),
 		})

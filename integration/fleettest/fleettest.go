@@ -445,6 +445,7 @@ func (in *Instance) Flush(t testing.TB, query string) server.CacheFlushJSON {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set(server.ConsoleHeader, "1")
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", u, err)

@@ -45,11 +45,17 @@ type Step struct {
 	Records []string `json:"records,omitempty"` // what the reply said that matters: answer, referral, SOA
 	Servers []string `json:"servers,omitempty"` // of a referral: "name (address, ...)" or "name (no glue)"
 	Error   string   `json:"error,omitempty"`
+	// Message is the query sent or the reply received, whole, in dig's
+	// text form; only with Options.Messages.
+	Message string `json:"message,omitempty"`
 }
 
 // Recorder is a resolver.Tracer that keeps every event as a Step. It is
 // safe for concurrent use.
 type Recorder struct {
+	// Messages keeps each query and reply whole (Step.Message).
+	Messages bool
+
 	mu    sync.Mutex
 	steps []Step
 }
@@ -57,6 +63,9 @@ type Recorder struct {
 // Event implements resolver.Tracer.
 func (r *Recorder) Event(e resolver.Event) {
 	s := stepOf(e)
+	if r.Messages {
+		s.Message = message(e)
+	}
 	r.mu.Lock()
 	r.steps = append(r.steps, s)
 	r.mu.Unlock()
@@ -74,13 +83,27 @@ type Resolver interface {
 	Resolve(ctx context.Context, q dns.Question) (*resolver.Result, error)
 }
 
+// Options say how Run records a trace.
+type Options struct {
+	// Where says which resolver it was and with what cache, for the reader.
+	Where string
+	// Messages keeps each query and reply whole (Step.Message).
+	Messages bool
+}
+
 // Run resolves q with res and returns the trace of it; where says which
 // resolver it was and with what cache, for the reader. A cold trace comes
 // from a context with an empty cache of its own (resolver.WithCache). A
 // failed resolution is not an error of Run: it is in the Trace (Rcode
 // SERVFAIL, Error).
 func Run(ctx context.Context, res Resolver, q dns.Question, where string) *Trace {
-	rec := new(Recorder)
+	return RunWith(ctx, res, q, Options{Where: where})
+}
+
+// RunWith is Run with options.
+func RunWith(ctx context.Context, res Resolver, q dns.Question, opts Options) *Trace {
+	where := opts.Where
+	rec := &Recorder{Messages: opts.Messages}
 	ctx = resolver.WithTracer(ctx, rec)
 	start := time.Now()
 	result, err := res.Resolve(ctx, q)
@@ -156,6 +179,20 @@ func stepOf(e resolver.Event) Step {
 		}
 	}
 	return s
+}
+
+// message renders what e sent or received as dig does: the reply whole;
+// for a query, its question and where it went (the walk does not report
+// the flags and EDNS options it sends).
+func message(e resolver.Event) string {
+	switch {
+	case e.Reply != nil:
+		return e.Reply.String()
+	case e.Kind == resolver.EventQuery:
+		return fmt.Sprintf(";; query to %s (%s)\n;; QUESTION SECTION:\n;%s\tIN\t%s\n",
+			e.Server, e.Addr, e.Question.Name, typeName(e.Question.Qtype))
+	}
+	return ""
 }
 
 // servers lists a referral's name servers with the glue that came for them.

@@ -6,6 +6,7 @@
 package selection
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"sync"
@@ -252,4 +253,43 @@ func (in *Table) Order(cands []Candidate, zone string, now time.Time, randIntN f
 		i := others[randIntN(len(others))]
 		cands[0], cands[i] = cands[i], cands[0]
 	}
+}
+
+// State is what the table knows of one server address, for people
+// (the admin API's /servers).
+type State struct {
+	Addr      netip.Addr
+	SRTT      time.Duration // smoothed RTT; 0 until measured
+	RTTVar    time.Duration
+	Timeouts  int  // in a row
+	Down      bool // set aside after DownAfter timeouts in a row
+	LameZones int  // zones it is lame for now
+	Idle      time.Duration
+}
+
+// States returns the servers the table knows, most recently used first,
+// at most limit of them.
+func (in *Table) States(now time.Time, limit int) []State {
+	in.mu.Lock()
+	out := make([]State, 0, len(in.servers))
+	for a, s := range in.servers {
+		st := State{Addr: a, SRTT: s.srtt, RTTVar: s.rttvar, Timeouts: s.timeouts, Down: now.Before(s.downUntil), Idle: now.Sub(s.used)}
+		for _, until := range s.lame {
+			if now.Before(until) {
+				st.LameZones++
+			}
+		}
+		out = append(out, st)
+	}
+	in.mu.Unlock()
+	slices.SortFunc(out, func(x, y State) int {
+		if c := cmp.Compare(x.Idle, y.Idle); c != 0 {
+			return c
+		}
+		return x.Addr.Compare(y.Addr)
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
 }
