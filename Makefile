@@ -10,10 +10,29 @@ ADMIN     ?= 127.0.0.1:9153
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 export PATH := $(PATH):$(GOBIN)
 
-.PHONY: fleet bench-fleet build run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench bench-go soak clean
+.PHONY: fleet bench-fleet build install run test lint vet staticcheck golangci-lint check-imports fmt-check fuzz bench bench-go soak clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/rootwalk
+
+## install: build, then install the binary as $(DESTDIR)$(PREFIX)/bin/rootwalk,
+## the systemd unit as $(DESTDIR)/etc/systemd/system/rootwalk.service (its
+## ExecStart= in $(PREFIX)) and the example config as
+## $(DESTDIR)/etc/rootwalk/rootwalk.yaml, unless that file is there already:
+## an operator's config is never overwritten. It is world-readable, since the
+## service's user is made up at start (DynamicUser=); secrets go in
+## /etc/rootwalk/rootwalk.env (README.md, "Running as the machine's resolver").
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 "$(BIN)" "$(DESTDIR)$(PREFIX)/bin/rootwalk"
+	install -D -m 0644 deploy/systemd/rootwalk.service "$(DESTDIR)/etc/systemd/system/rootwalk.service"
+	sed -i 's|^ExecStart=/usr/local/bin/rootwalk |ExecStart=$(PREFIX)/bin/rootwalk |' "$(DESTDIR)/etc/systemd/system/rootwalk.service"
+	@if [ -e "$(DESTDIR)/etc/rootwalk/rootwalk.yaml" ]; then \
+		echo "kept $(DESTDIR)/etc/rootwalk/rootwalk.yaml (the new example is deploy/rootwalk.example.yaml)"; \
+	else \
+		echo install -D -m 0644 deploy/rootwalk.example.yaml "$(DESTDIR)/etc/rootwalk/rootwalk.yaml"; \
+		install -D -m 0644 deploy/rootwalk.example.yaml "$(DESTDIR)/etc/rootwalk/rootwalk.yaml"; \
+	fi
 
 ## run: the resolver with the embedded lab, answering at $(LISTEN) (admin API at $(ADMIN)).
 run: build

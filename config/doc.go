@@ -37,6 +37,11 @@
 //     the key, the value, what would be accepted and where the value came
 //     from.
 //
+// LoadWithSources does the same and also returns Sources: for every key
+// that Keys lists, the value as the layers left it and the layer it came
+// from (default, the file with its path, a variable, a flag), which
+// rootwalk config print shows.
+//
 // Lists are repeatable flags, YAML lists, or comma-separated in the
 // environment. An empty value from the environment is honoured:
 // ROOTWALK_ADMIN_LISTEN= disables the admin API.

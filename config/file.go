@@ -21,6 +21,9 @@ type fileChoice struct {
 	path string
 	// source is "--config", "ROOTWALK_CONFIG" or workingDirSource.
 	source string
+	// kind is the layer that named the file: SourceFlag, SourceEnv, or
+	// SourceDefault for ./rootwalk.yaml.
+	kind SourceKind
 	// explicit is true when the user named the file, so that a missing
 	// file is an error rather than the absence of one.
 	explicit bool
@@ -31,12 +34,12 @@ type fileChoice struct {
 // file, not even ./rootwalk.yaml.
 func chooseFile(flags *pflag.FlagSet, env envLayer) fileChoice {
 	if f := settingIndex[keyConfig].changedFlag(flags); f != nil {
-		return fileChoice{path: f.Value.String(), source: "--" + f.Name, explicit: true}
+		return fileChoice{path: f.Value.String(), source: "--" + f.Name, kind: SourceFlag, explicit: true}
 	}
 	if v, ok := env.values[keyConfig].(string); ok {
-		return fileChoice{path: v, source: env.names[keyConfig], explicit: true}
+		return fileChoice{path: v, source: env.names[keyConfig], kind: SourceEnv, explicit: true}
 	}
-	return fileChoice{path: defaultConfigFile, source: workingDirSource}
+	return fileChoice{path: defaultConfigFile, source: workingDirSource, kind: SourceDefault}
 }
 
 // readFile loads the chosen file into v's config layer and reports whether
@@ -70,7 +73,7 @@ func readFile(v *viper.Viper, c fileChoice) (bool, error) {
 // section that is not a mapping and any setting the file may not hold
 // (config), and records in src which settings the file set. v must hold the
 // file alone. A key with no value (YAML null) counts as not set.
-func checkFileKeys(v *viper.Viper, path string, src map[string]string) []error {
+func checkFileKeys(v *viper.Viper, path string, src Sources) []error {
 	keys := v.AllKeys()
 	slices.Sort(keys)
 	var errs []error
@@ -94,7 +97,7 @@ func checkFileKeys(v *viper.Viper, path string, src map[string]string) []error {
 				// A leaf key whose value is a mapping shows up
 				// as deeper keys; the validation of the leaf
 				// reports the bad value once.
-				src[s.key] = path
+				src.origin(s.key, SourceFile, path)
 			}
 			continue
 		}

@@ -22,11 +22,20 @@ import (
 // or an error listing every problem found, one per line: each is a
 // *FieldError, *UnknownKeyError or *FileError, joined with errors.Join.
 func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
+	cfg, _, err := LoadWithSources(fs, environ)
+	return cfg, err
+}
+
+// LoadWithSources is Load, and also says where each setting's value came
+// from: a default, the config file (with its path), an environment
+// variable or a flag, with the value as that layer gave it. Sources has an
+// entry for every key Keys lists; it is nil when err is not.
+func LoadWithSources(fs *pflag.FlagSet, environ []string) (*Config, Sources, error) {
 	env, errs := readEnviron(environ)
-	// src records which settings the user set, and where: error
-	// messages name it, and some checks depend on whether a setting was
-	// set at all.
-	src := map[string]string{}
+	// set records which settings the user set, and where: error
+	// messages name it, some checks depend on whether a setting was set
+	// at all, and config print shows it.
+	set := Sources{}
 
 	v := viper.New()
 	choice := chooseFile(fs, env)
@@ -36,12 +45,12 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 	}
 	var fileErrs []error
 	if read {
-		fileErrs = checkFileKeys(v, choice.path, src)
+		fileErrs = checkFileKeys(v, choice.path, set)
 		errs = append(errs, fileErrs...)
 	}
 	setDefaults(v)
-	setEnv(v, env, src)
-	setFlags(v, fs, src)
+	setEnv(v, env, set)
+	setFlags(v, fs, set)
 
 	var raw rawConfig
 	// The file's unknown keys are also decode errors; they were already
@@ -49,15 +58,17 @@ func Load(fs *pflag.FlagSet, environ []string) (*Config, error) {
 	if err := v.UnmarshalExact(&raw); err != nil && len(fileErrs) == 0 {
 		errs = append(errs, fmt.Errorf("%s: decode settings: %w", keyConfig, lineError{err}))
 	}
-	cfg, buildErrs := build(&raw, src)
+	cfg, buildErrs := build(&raw, set.names())
 	errs = append(errs, buildErrs...)
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
 	if read {
 		cfg.File = choice.path
 	}
-	return cfg, nil
+	set.complete(v)
+	set[keyConfig] = configSource(choice, read)
+	return cfg, set, nil
 }
 
 // setDefaults gives every setting its default. Every key needs one: viper
@@ -75,7 +86,7 @@ func setDefaults(v *viper.Viper) {
 // setEnv puts the environment's settings above the file's. viper's own
 // environment support reads the process environment, not environ, so they
 // go into viper's override layer; setFlags then overwrites them there.
-func setEnv(v *viper.Viper, env envLayer, src map[string]string) {
+func setEnv(v *viper.Viper, env envLayer, src Sources) {
 	for i := range settings {
 		s := &settings[i]
 		value, ok := env.values[s.key]
@@ -83,14 +94,14 @@ func setEnv(v *viper.Viper, env envLayer, src map[string]string) {
 			continue
 		}
 		v.Set(s.key, value)
-		src[s.key] = env.names[s.key]
+		src.origin(s.key, SourceEnv, env.names[s.key])
 	}
 }
 
 // setFlags puts the flags that the user set above everything else. A flag
 // left at its default is ignored: it must not hide the file or the
 // environment.
-func setFlags(v *viper.Viper, fs *pflag.FlagSet, src map[string]string) {
+func setFlags(v *viper.Viper, fs *pflag.FlagSet, src Sources) {
 	for i := range settings {
 		s := &settings[i]
 		f := s.changedFlag(fs)
@@ -98,7 +109,7 @@ func setFlags(v *viper.Viper, fs *pflag.FlagSet, src map[string]string) {
 			continue
 		}
 		v.Set(s.key, flagValue(s, f))
-		src[s.key] = "--" + f.Name
+		src.origin(s.key, SourceFlag, "--"+f.Name)
 	}
 }
 

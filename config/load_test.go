@@ -24,6 +24,7 @@ func TestLoadDefaults(t *testing.T) {
 		QNameMinimisation: true,
 		Lab:               Lab{Enabled: false, Port: 10053},
 		Admin:             Admin{Listen: netip.MustParseAddrPort("127.0.0.1:9153")},
+		Transports:        Transports{TrustedProxies: []netip.Prefix{}},
 		Cache: Cache{
 			Size:           100000,
 			Memory:         128 << 20,

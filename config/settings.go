@@ -23,6 +23,14 @@ const (
 	keyAdminListen  = "admin.listen"
 	keyAdminToken   = "admin.token"
 	keyAdminHosts   = "admin.allowed_hosts"
+	keyDoTListen    = "dot.listen"
+	keyDoHListen    = "doh.listen"
+	keyDoHHTTP      = "doh.http_listen"
+	keyDoHProxies   = "doh.trusted_proxies"
+	keyDoQListen    = "doq.listen"
+	keyTLSCert      = "tls.cert_file"
+	keyTLSKey       = "tls.key_file"
+	keyTLSCA        = "tls.ca_file"
 	keyCacheSize    = "cache.size"
 	keyCacheMemory  = "cache.memory"
 	keyCacheFile    = "cache.file"
@@ -144,7 +152,7 @@ var settings = []setting{
 	{
 		key:   keyForwardZones,
 		def:   []string{},
-		usage: "send queries for names under a zone to recursive resolvers: `ZONE=ADDR[:PORT][+ADDR[:PORT]...]`, repeatable",
+		usage: "send queries for names under a zone to recursive resolvers: `ZONE=ADDR[:PORT][+ADDR[:PORT]...]`, a server written tls://ADDR[:PORT][#NAME] asked over TLS; repeatable",
 	},
 	{
 		key:   keyStubZones,
@@ -216,6 +224,46 @@ var settings = []setting{
 		key:   keyAdminToken,
 		def:   "",
 		usage: "if set, the admin API requires \"Authorization: Bearer `T`\"",
+	},
+	{
+		key:   keyDoTListen,
+		def:   "",
+		usage: "answer DNS over TLS (RFC 7858) on `ADDR:PORT`, such as 127.0.0.1:853; empty: off",
+	},
+	{
+		key:   keyDoHListen,
+		def:   "",
+		usage: "answer DNS over HTTPS (RFC 8484, /dns-query, HTTP/2) on `ADDR:PORT`, such as 127.0.0.1:443; empty: off",
+	},
+	{
+		key:   keyDoHHTTP,
+		def:   "",
+		usage: "answer DNS over plain HTTP at /dns-query on `ADDR:PORT`, for a reverse proxy that terminates TLS; empty: off",
+	},
+	{
+		key:   keyDoHProxies,
+		def:   []string{},
+		usage: "believe X-Forwarded-For from these `CIDR`s only (the reverse proxies in front of doh.http_listen or doh.listen; repeatable)",
+	},
+	{
+		key:   keyDoQListen,
+		def:   "",
+		usage: "answer DNS over QUIC (RFC 9250) on UDP `ADDR:PORT`, such as 127.0.0.1:853; empty: off",
+	},
+	{
+		key:   keyTLSCert,
+		def:   "",
+		usage: "PEM certificate `FILE` (chain) for dot.listen, doh.listen and doq.listen; rootwalk cert makes one",
+	},
+	{
+		key:   keyTLSKey,
+		def:   "",
+		usage: "PEM private key `FILE` for tls.cert_file",
+	},
+	{
+		key:   keyTLSCA,
+		def:   "",
+		usage: "verify forward and stub servers asked over TLS (tls:// in forward_zones) against the CA certificates in this PEM `FILE`; empty: the system's",
 	},
 	{
 		key:   keyAdminHosts,

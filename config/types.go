@@ -39,6 +39,8 @@ type Config struct {
 	Lab Lab
 	// Admin configures the HTTP admin API.
 	Admin Admin
+	// Transports are the encrypted listeners and their certificate.
+	Transports Transports
 	// Cache bounds the answer caches.
 	Cache Cache
 	// ACL says which clients are answered.
@@ -139,6 +141,27 @@ type Admin struct {
 	// which clients may reach the admin API (its Host header).
 	AllowedHosts []string
 }
+
+// Transports configures the encrypted listeners: DNS over TLS, HTTPS and
+// QUIC. A zero address (not IsValid) is a listener turned off.
+type Transports struct {
+	DoT     netip.AddrPort // dot.listen
+	DoH     netip.AddrPort // doh.listen (HTTPS)
+	DoHHTTP netip.AddrPort // doh.http_listen (plain HTTP, behind a proxy)
+	DoQ     netip.AddrPort // doq.listen (UDP)
+	// TrustedProxies may set X-Forwarded-For (doh.trusted_proxies).
+	TrustedProxies []netip.Prefix
+	// CertFile and KeyFile are the PEM certificate chain and key of the
+	// TLS listeners (tls.cert_file, tls.key_file).
+	CertFile, KeyFile string
+	// CAFile holds the CA certificates (PEM) that forward and stub
+	// servers over TLS are verified against; empty: the system's
+	// (tls.ca_file).
+	CAFile string
+}
+
+// NeedTLS reports whether a listener needs the certificate.
+func (t Transports) NeedTLS() bool { return t.DoT.IsValid() || t.DoH.IsValid() || t.DoQ.IsValid() }
 
 // Enabled reports whether the admin API should be served.
 func (a Admin) Enabled() bool { return a.Listen.IsValid() }
@@ -310,4 +333,8 @@ type ZoneServers struct {
 	Zone string
 	// Servers are the addresses to ask, with their ports.
 	Servers []netip.AddrPort
+	// TLS holds the servers asked over DNS over TLS (RFC 7858), written
+	// tls://ADDR[:PORT][#NAME], with the name their certificate must
+	// carry ("": their address).
+	TLS map[netip.AddrPort]string
 }

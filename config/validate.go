@@ -29,6 +29,8 @@ const (
 	wantAnchorFile  = "the path of a readable file of DS or DNSKEY records, or empty"
 	wantNTA         = "domain names such as broken.example, as a list"
 	wantHosts       = "host names such as resolver.example.net, as a list"
+	wantTLSListen   = "IP:PORT such as 127.0.0.1:853, or empty for off"
+	wantPEM         = "the path of a readable PEM file"
 	wantStateFile   = "a file path, or empty to track no anchors"
 	wantDate        = "a UTC time as YYYYMMDDhhmmss, such as 20261127120000, or empty"
 	wantDuration    = "a duration of at least 0s" + durationForm
@@ -38,7 +40,7 @@ const (
 	wantRedisTime   = "a duration from 1ms to 1s, such as 50ms"
 
 	wantPrefix    = "CIDR prefixes such as 192.168.0.0/16 or fe80::/10, or IP addresses, as a list"
-	wantZone      = "ZONE=ADDR[:PORT][+ADDR[:PORT]...] entries such as corp.example=10.0.0.53+[fd00::53]:5353, as a list"
+	wantZone      = "ZONE=SERVER[+SERVER...] entries, each SERVER ADDR[:PORT] or tls://ADDR[:PORT][#NAME], such as corp.example=10.0.0.53+tls://[fd00::53]:853#dns.corp.example, as a list"
 	wantFolder    = "a folder of <zone>.zone master files, or empty"
 	wantLogLevel  = "debug, info, warn or error"
 	wantLogFormat = "text or json"
@@ -71,6 +73,26 @@ type rawConfig struct {
 	StubZones    any          `mapstructure:"stub_zones"`
 	LocalZones   any          `mapstructure:"local_zones"`
 	DNSSEC       rawDNSSEC    `mapstructure:"dnssec"`
+	DoT          rawListen    `mapstructure:"dot"`
+	DoH          rawDoH       `mapstructure:"doh"`
+	DoQ          rawListen    `mapstructure:"doq"`
+	TLS          rawTLS       `mapstructure:"tls"`
+}
+
+type rawListen struct {
+	Listen any `mapstructure:"listen"`
+}
+
+type rawDoH struct {
+	Listen         any `mapstructure:"listen"`
+	HTTPListen     any `mapstructure:"http_listen"`
+	TrustedProxies any `mapstructure:"trusted_proxies"`
+}
+
+type rawTLS struct {
+	CertFile any `mapstructure:"cert_file"`
+	KeyFile  any `mapstructure:"key_file"`
+	CAFile   any `mapstructure:"ca_file"`
 }
 
 type rawDNSSEC struct {
@@ -184,6 +206,7 @@ func build(raw *rawConfig, src map[string]string) (*Config, []error) {
 	if hosts := listOf(b, keyAdminHosts, raw.Admin.AllowedHosts, wantHosts, parseHostName); len(hosts) > 0 {
 		cfg.Admin.AllowedHosts = hosts
 	}
+	cfg.Transports = b.transports(raw)
 	cfg.Cache.Size = b.cacheSize(raw.Cache.Size)
 	cfg.Cache.Memory = b.cacheMemory(raw.Cache.Memory)
 	cfg.Cache.File = b.optionalPath(keyCacheFile, raw.Cache.File, wantCacheFile)
@@ -377,6 +400,34 @@ func parseDomain(s string) (string, bool) {
 	return dns.Fqdn(strings.ToLower(s)), true
 }
 
+// transports reads dot.*, doh.*, doq.* and tls.*: each listener is off
+// when empty; any of the three TLS ones needs a certificate and its key.
+func (b *builder) transports(raw *rawConfig) Transports {
+	t := Transports{
+		DoT:      b.optionalAddrPort(keyDoTListen, raw.DoT.Listen, wantTLSListen),
+		DoH:      b.optionalAddrPort(keyDoHListen, raw.DoH.Listen, wantTLSListen),
+		DoHHTTP:  b.optionalAddrPort(keyDoHHTTP, raw.DoH.HTTPListen, wantTLSListen),
+		DoQ:      b.optionalAddrPort(keyDoQListen, raw.DoQ.Listen, wantTLSListen),
+		CertFile: b.readableFile(keyTLSCert, raw.TLS.CertFile, wantPEM),
+		KeyFile:  b.readableFile(keyTLSKey, raw.TLS.KeyFile, wantPEM),
+		CAFile:   b.readableFile(keyTLSCA, raw.TLS.CAFile, wantPEM+", or empty for the system's CAs"),
+	}
+	t.TrustedProxies = b.prefixes(keyDoHProxies, raw.DoH.TrustedProxies)
+	if t.NeedTLS() && (b.value(keyTLSCert, raw.TLS.CertFile) == "" || b.value(keyTLSKey, raw.TLS.KeyFile) == "") {
+		for _, l := range []struct {
+			key  string
+			addr netip.AddrPort
+			raw  any
+		}{{keyDoTListen, t.DoT, raw.DoT.Listen}, {keyDoHListen, t.DoH, raw.DoH.Listen}, {keyDoQListen, t.DoQ, raw.DoQ.Listen}} {
+			if l.addr.IsValid() {
+				b.fail(l.key, b.value(l.key, l.raw), wantTLSListen+", with tls.cert_file and tls.key_file set (rootwalk cert makes a pair)")
+				break
+			}
+		}
+	}
+	return t
+}
+
 // parseHostName reads a host name as a browser sends it in Host: no
 // final dot, lower case.
 func parseHostName(s string) (string, bool) {
@@ -511,7 +562,8 @@ func (b *builder) zoneServers(key string, raw any) []ZoneServers {
 	return nil // no zones, as the default says
 }
 
-// parseZoneServers reads one ZONE=ADDR[:PORT][+ADDR[:PORT]...] entry.
+// parseZoneServers reads one ZONE=ADDR[:PORT][+ADDR[:PORT]...] entry; a
+// server written tls://ADDR[:PORT][#NAME] is asked over TLS.
 func parseZoneServers(s string) (ZoneServers, bool) {
 	zone, addrs, ok := strings.Cut(strings.TrimSpace(s), "=")
 	zone = strings.TrimSpace(zone)
@@ -524,6 +576,18 @@ func parseZoneServers(s string) (ZoneServers, bool) {
 	z := ZoneServers{Zone: dns.Fqdn(strings.ToLower(zone))}
 	for _, a := range strings.Split(addrs, "+") {
 		a = strings.TrimSpace(a)
+		if rest, ok := strings.CutPrefix(a, "tls://"); ok {
+			ap, name, ok := parseTLSServer(rest)
+			if !ok {
+				return ZoneServers{}, false
+			}
+			z.Servers = append(z.Servers, ap)
+			if z.TLS == nil {
+				z.TLS = make(map[netip.AddrPort]string)
+			}
+			z.TLS[ap] = name
+			continue
+		}
 		if ap, ok := parseAddrPort(a); ok {
 			z.Servers = append(z.Servers, ap)
 			continue
@@ -535,6 +599,27 @@ func parseZoneServers(s string) (ZoneServers, bool) {
 		z.Servers = append(z.Servers, netip.AddrPortFrom(ip, 53))
 	}
 	return z, true
+}
+
+// parseTLSServer reads ADDR[:PORT][#NAME] of a tls:// server: the port
+// is 853 (RFC 7858) unless given; NAME, when given, is the name its
+// certificate must carry.
+func parseTLSServer(s string) (netip.AddrPort, string, bool) {
+	addr, name, _ := strings.Cut(s, "#")
+	if name != "" {
+		if _, ok := dns.IsDomainName(name); !ok {
+			return netip.AddrPort{}, "", false
+		}
+		name = strings.TrimSuffix(strings.ToLower(name), ".")
+	}
+	if ap, ok := parseAddrPort(addr); ok {
+		return ap, name, true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(addr, "[]"))
+	if err != nil {
+		return netip.AddrPort{}, "", false
+	}
+	return netip.AddrPortFrom(ip, 853), name, true
 }
 
 // folder reads a setting naming a folder that must exist, or empty.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
@@ -56,6 +57,10 @@ func TestBadValues(t *testing.T) {
 		{name: "cache.policy unknown", args: []string{"--cache-policy", "lfu"}, wantKey: keyCachePolicy, wantValue: "lfu", wantIn: "lru or 2q"},
 		{name: "cache.policy empty", env: []string{"ROOTWALK_CACHE_POLICY="}, wantKey: keyCachePolicy, wantValue: "", wantIn: "lru or 2q"},
 		{name: "cache.serve_stale not a bool", env: []string{"ROOTWALK_CACHE_SERVE_STALE=maybe"}, wantKey: keyServeStale, wantValue: "maybe", wantIn: "true or false"},
+		{name: "forward_zones tls server with a bad name", args: []string{"--forward-zones", "corp.example=tls://10.0.0.53#a..b"}, wantKey: keyForwardZones, wantValue: "corp.example=tls://10.0.0.53#a..b", wantIn: "tls://"},
+		{name: "dot.listen without a certificate", args: []string{"--dot-listen", "127.0.0.1:853", "--tls-key-file", "validate_test.go"}, wantKey: keyDoTListen, wantValue: "127.0.0.1:853", wantIn: "tls.cert_file and tls.key_file"},
+		{name: "doq.listen not an address", args: []string{"--doq-listen", "853"}, wantKey: keyDoQListen, wantValue: "853", wantIn: "IP:PORT"},
+		{name: "tls.key_file missing", args: []string{"--tls-key-file", "/nonexistent/key.pem"}, wantKey: keyTLSKey, wantValue: "/nonexistent/key.pem", wantIn: "readable PEM"},
 		{name: "admin.allowed_hosts not a name", args: []string{"--admin-allowed-hosts", "a..b"}, wantKey: keyAdminHosts, wantValue: "a..b", wantIn: "host names"},
 		{name: "cache.redis.addr no port", args: []string{"--cache-redis-addr", "redis.internal"}, wantKey: keyRedisAddr, wantValue: "redis.internal", wantIn: "HOST:PORT"},
 		{name: "cache.redis.addr other scheme", env: []string{"ROOTWALK_CACHE_REDIS_ADDR=http://127.0.0.1:6379"}, wantKey: keyRedisAddr, wantValue: "http://127.0.0.1:6379", wantIn: "redis://"},
@@ -295,6 +300,15 @@ func TestGoodValues(t *testing.T) {
 			l:    load{yaml: "cache:\n  redis:\n    addr: rediss://:pw@redis.internal:6380/2\n    seed: s3cret\n    timeout: 20ms\n"},
 			check: func(c *Config) (any, any) {
 				return c.Cache.Redis, Redis{Addr: "rediss://:pw@redis.internal:6380/2", Seed: "s3cret", Timeout: 20 * time.Millisecond}
+			},
+		},
+		{
+			name: "forward_zones with servers over TLS",
+			l:    load{args: []string{"--forward-zones", "corp.example=10.0.0.53+tls://[fd00::53]#DNS.Corp.Example+tls://10.0.0.54:8853"}},
+			check: func(c *Config) (any, any) {
+				z := c.ForwardZones[0]
+				return fmt.Sprint(z.Servers, " ", z.TLS[netip.MustParseAddrPort("[fd00::53]:853")], " ", len(z.TLS)),
+					"[10.0.0.53:53 [fd00::53]:853 10.0.0.54:8853] dns.corp.example 2"
 			},
 		},
 		{

@@ -22,33 +22,7 @@ var digStatus = regexp.MustCompile(`status: ([A-Z]+)`)
 // and the answer section.
 func dig(t *testing.T, digPath string, addr string, port uint16, name string, qtype uint16) (int, []dns.RR) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	out, err := runCommand(ctx, digPath, "@"+addr, "-p", strconv.Itoa(int(port)),
-		"+time=5", "+tries=1", "+noall", "+comments", "+answer", name, dns.TypeToString[qtype])
-	if err != nil {
-		t.Fatalf("dig: %v", err)
-	}
-	m := digStatus.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no status in dig output:\n%s", out)
-	}
-	rcode, ok := dns.StringToRcode[m[1]]
-	if !ok {
-		t.Fatalf("unknown status %q", m[1])
-	}
-	var answer []dns.RR
-	for _, line := range strings.Split(out, "\n") {
-		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, ";") {
-			continue
-		}
-		rr, err := dns.NewRR(line)
-		if err != nil {
-			t.Fatalf("dig answer line %q: %v", line, err)
-		}
-		answer = append(answer, rr)
-	}
-	return rcode, answer
+	return toolAsk(t, digPath, []string{"@" + addr, "-p", strconv.Itoa(int(port)), "+time=5", "+tries=1", "+noall", "+comments", "+answer"}, name, qtype)
 }
 
 // TestDigAgainstServe runs the real binary as `make run` does (serve

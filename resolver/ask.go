@@ -210,7 +210,7 @@ func (w *walk) exchangeCookies(ctx context.Context, to netip.AddrPort, wire dns.
 			opt := query.IsEdns0()
 			opt.Option = append(opt.Option, w.r.cookies.Option(to.Addr()))
 		}
-		resp, err := w.r.exch.Exchange(ctx, query, to, rto)
+		resp, err := w.r.exchange(ctx, query, to, rto)
 		if err != nil || !edns {
 			return resp, err
 		}

@@ -30,6 +30,9 @@ func (r *Resolver) SetLocal(z LocalZones) {
 type ZoneServers struct {
 	Zone    string
 	Servers []netip.AddrPort
+	// TLS holds the servers asked over DNS over TLS (RFC 7858), with the
+	// name their certificate must carry ("": their address).
+	TLS map[netip.AddrPort]string
 }
 
 // configuredZones turns forward or stub zones into delegations keyed by

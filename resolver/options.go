@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"crypto/x509"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
@@ -82,6 +83,9 @@ type Options struct {
 	// Stub zones: names under a Zone are walked to starting at its
 	// Servers, authoritative for it, instead of from the root.
 	Stub []ZoneServers
+	// TLSRoots verify the certificates of forward and stub servers asked
+	// over TLS (ZoneServers.TLS); nil: the system's roots.
+	TLSRoots *x509.CertPool
 
 	// Prefetch refreshes a cached answer asked for in the last tenth of
 	// its TTL in the background, so that clients never wait for it.

@@ -2,12 +2,14 @@ package resolver
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +49,10 @@ type Resolver struct {
 	local      atomic.Pointer[localZones] // Options.Local; SetLocal replaces it
 	forward    map[string]*delegation
 	stub       map[string]*delegation
+	// tlsServers are the forward and stub servers asked over TLS, with
+	// the name their certificates must carry; tlsRoots verify them.
+	tlsServers map[netip.AddrPort]string
+	tlsRoots   *x509.CertPool
 	clock      Clock
 	log        *slog.Logger
 
@@ -183,6 +189,15 @@ func New(opts Options) (*Resolver, error) {
 	}
 	if r.stub, err = configuredZones(opts.Stub, "stub"); err != nil {
 		return nil, fmt.Errorf("new resolver: %w", err)
+	}
+	r.tlsRoots = opts.TLSRoots
+	for _, z := range append(slices.Clone(opts.Forward), opts.Stub...) {
+		for s, name := range z.TLS {
+			if r.tlsServers == nil {
+				r.tlsServers = make(map[netip.AddrPort]string)
+			}
+			r.tlsServers[s] = name
+		}
 	}
 	if r.exch == nil {
 		r.tcp = tcpconns.New(tcpconns.Options{})

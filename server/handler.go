@@ -312,6 +312,7 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 		q = req.Question[0]
 	}
 	h.metrics.observe(q.Qtype, reply.Rcode, took)
+	h.metrics.countTransport(transportOf(w))
 	if cached == fromStale {
 		h.metrics.stale.Add(1)
 	}
@@ -402,6 +403,9 @@ func clientAddr(a net.Addr) netip.Addr {
 }
 
 func isUDP(w dns.ResponseWriter) bool {
+	if tw, ok := w.(interface{ Transport() Transport }); ok {
+		return tw.Transport() == TransportUDP // DNS over QUIC has UDP addresses, and no truncation
+	}
 	_, ok := w.RemoteAddr().(*net.UDPAddr)
 	return ok
 }

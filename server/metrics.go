@@ -36,6 +36,8 @@ type Metrics struct {
 	overLimit [numOverLimit]atomic.Uint64
 	// cookies counts queries by what their DNS cookie was.
 	cookies [dnscookie.NumStates]atomic.Uint64
+	// transports counts the replies sent on each transport.
+	transports [numTransports]atomic.Uint64
 
 	mu     sync.Mutex
 	counts map[typeRcode]uint64
@@ -96,6 +98,9 @@ type QueryStats struct {
 	RateClients int64        // clients the rate limiter tracks now
 	Recursions  RecursionStats
 	Cookies     CookieStats
+	// ByTransport counts replies by the transport they went on; UDP's
+	// include the fast path's.
+	ByTransport map[string]uint64
 }
 
 // CookieStats counts queries by their DNS cookie (RFC 7873), when the
@@ -145,6 +150,7 @@ func (m *Metrics) Snapshot() QueryStats {
 		Replayed: m.replayed.Load(),
 		Latency:  m.latency.Snapshot(),
 
+		ByTransport: make(map[string]uint64, numTransports),
 		ACL:         actionCounts(&m.acl),
 		RateLimited: actionCounts(&m.ratelimited),
 		RateClients: m.rateClients.Load(),
@@ -170,8 +176,15 @@ func (m *Metrics) Snapshot() QueryStats {
 		s.ByRcode[k.rcode] += v
 		s.Total += v
 	}
+	for t := range numTransports {
+		s.ByTransport[t.String()] = m.transports[t].Load()
+	}
+	s.ByTransport[TransportUDP.String()] += s.Replayed
 	return s
 }
+
+// countTransport counts a reply sent on t.
+func (m *Metrics) countTransport(t Transport) { m.transports[t].Add(1) }
 
 func rcodeName(rcode int) string {
 	if s, ok := dns.RcodeToString[rcode]; ok {

@@ -43,6 +43,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	descQueries       = desc("queries_total", "Client queries answered, by query type and response code.", "qtype", "rcode")
 	descQueryDuration = desc("query_duration_seconds", "Time from receiving a client query to sending its reply.")
+	descTransport     = desc("replies_by_transport_total", "Replies sent, by transport: udp, tcp, dot, doh, doq.", "transport")
 
 	descCacheHits      = desc("cache_hits_total", "Cache lookups that found a live entry.", "cache")
 	descCacheMisses    = desc("cache_misses_total", "Cache lookups that found nothing live.", "cache")
@@ -84,7 +85,7 @@ var (
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descQueries, descQueryDuration, descStaleReplies, descReplayedReplies,
+		descQueries, descQueryDuration, descTransport, descStaleReplies, descReplayedReplies,
 		descACLRejected, descRateLimited, descRateClients, descCookies, descRecursions, descRecursionsMax, descRecursionLimited,
 		descCacheHits, descCacheMisses, descCacheInserts, descCacheEvictions, descCacheExpired,
 		descCacheRefused, descCacheFlushed, descCacheStale, descCachePrefetch, descCacheEntries, descCacheBytes,
@@ -122,6 +123,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descQueries, v, k.qtype, k.rcode)
 	}
 	ch <- constHistogram(descQueryDuration, q.Latency)
+	for t, n := range q.ByTransport {
+		counter(descTransport, n, t)
+	}
 	counter(descStaleReplies, q.Stale)
 	counter(descReplayedReplies, q.Replayed)
 	for _, a := range []struct {

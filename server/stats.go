@@ -27,12 +27,13 @@ type QueriesJSON struct {
 	Total       uint64            `json:"total"`
 	ByType      map[string]uint64 `json:"by_type"`
 	ByRcode     map[string]uint64 `json:"by_rcode"`
-	Stale       uint64            `json:"stale"`       // answered with an expired cached answer (RFC 8767)
-	Replayed    uint64            `json:"replayed"`    // answered by the fast path, from a reply kept for the same question
-	ACL         TurnedAwayJSON    `json:"acl"`         // from clients outside the ACL (acl.action)
-	RateLimited RateLimitJSON     `json:"ratelimited"` // over their client's rate (ratelimit.action)
-	Recursions  RecursionsJSON    `json:"recursions"`  // the cap on resolutions at once (limits.max_recursions)
-	Cookies     CookiesJSON       `json:"cookies"`     // queries by their DNS cookie (RFC 7873)
+	Stale       uint64            `json:"stale"`        // answered with an expired cached answer (RFC 8767)
+	Replayed    uint64            `json:"replayed"`     // answered by the fast path, from a reply kept for the same question
+	ACL         TurnedAwayJSON    `json:"acl"`          // from clients outside the ACL (acl.action)
+	RateLimited RateLimitJSON     `json:"ratelimited"`  // over their client's rate (ratelimit.action)
+	Recursions  RecursionsJSON    `json:"recursions"`   // the cap on resolutions at once (limits.max_recursions)
+	Cookies     CookiesJSON       `json:"cookies"`      // queries by their DNS cookie (RFC 7873)
+	ByTransport map[string]uint64 `json:"by_transport"` // replies by transport: udp, tcp, dot, doh, doq
 }
 
 // CookiesJSON counts queries by their DNS cookie.
@@ -74,6 +75,7 @@ func queriesJSON(q QueryStats) QueriesJSON {
 		RateLimited: RateLimitJSON{TurnedAwayJSON: TurnedAwayJSON(q.RateLimited), Clients: q.RateClients},
 		Recursions:  RecursionsJSON{Active: r.Active, Max: r.Max, Cached: r.Cache, Stale: r.Stale, ServFail: r.ServFail},
 		Cookies:     CookiesJSON(q.Cookies),
+		ByTransport: q.ByTransport,
 	}
 }
 

@@ -35,7 +35,7 @@ const tcpReadBuffer = 2048
 // one at a time; idle connections, unfinished frames and unread replies
 // timed out; connections capped by the limitListener it accepts from.
 type tcpServer struct {
-	ln          *limitListener
+	ln          net.Listener // a limitListener, or a TLS listener over one
 	h           dns.Handler
 	opts        ListenOptions
 	log         *slog.Logger
@@ -50,7 +50,7 @@ type tcpServer struct {
 	wg    sync.WaitGroup // one per connection
 }
 
-func newTCPServer(ln *limitListener, h dns.Handler, opts ListenOptions, recordPanic func(string, net.Addr, any)) *tcpServer {
+func newTCPServer(ln net.Listener, h dns.Handler, opts ListenOptions, recordPanic func(string, net.Addr, any)) *tcpServer {
 	return &tcpServer{ln: ln, h: h, opts: opts, log: opts.Logger, recordPanic: recordPanic,
 		done: make(chan struct{}), conns: make(map[*tcpConn]struct{})}
 }

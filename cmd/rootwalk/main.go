@@ -74,7 +74,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCommand(), newTraceCommand(), newStatsCommand(), newLabCommand(), newVersionCommand())
+	root.AddCommand(newServeCommand(), newTraceCommand(), newStatsCommand(), newLabCommand(), newVersionCommand(), newCertCommand(), newConfigCommand())
 	return root
 }
 

@@ -130,16 +130,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 		return fmt.Errorf("handler: %w", err)
 	}
 	handlerRef.Store(handler)
-	listener, err := server.ListenWith(cfg.Listen, handler, server.ListenOptions{
-		TCPIdleTimeout:       cfg.TCP.IdleTimeout,
-		MaxTCPConns:          noLimitIfZero(cfg.TCP.MaxConns),
-		MaxTCPConnsPerClient: noLimitIfZero(cfg.TCP.MaxConnsPerClient),
-		Logger:               log,
-	})
+	listener, err := server.ListenWith(cfg.Listen, handler, listenOptions(cfg, log))
 	if err != nil {
 		return err
 	}
 	log.Info("listening", "addr", listener.Addr().String(), "udp", true, "tcp", true)
+	transports, err := startTransports(cfg, handler, log)
+	if err != nil {
+		_ = listener.Shutdown(context.Background()) // the transports' error is the one to report
+		return err
+	}
 
 	var admin *server.Admin
 	if cfg.Admin.Enabled() {
@@ -150,6 +150,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 		})
 		if err := admin.Start(); err != nil {
 			_ = listener.Shutdown(context.Background()) // the admin error is the one to report
+			_ = transports.Shutdown(context.Background())
 			return err
 		}
 		log.Info("admin API listening", "addr", admin.Addr().String())
@@ -162,6 +163,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	// Ready for systemd (Type=notify) once every listener is up and a
+	// reload (SIGHUP) would be handled, not kill the process.
+	notifyReady(log)
 	for running := true; running; {
 		select {
 		case <-ctx.Done():
@@ -171,10 +175,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, r *reloade
 		}
 	}
 	log.Info("shutting down")
+	notifyStopping(log)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	var errs []error
 	errs = append(errs, listener.Shutdown(sctx))
+	errs = append(errs, transports.Shutdown(sctx))
 	if admin != nil {
 		errs = append(errs, admin.Shutdown(sctx))
 	}

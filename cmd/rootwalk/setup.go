@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -16,7 +15,7 @@ import (
 func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	cfg, err := config.Load(cmd.Flags(), os.Environ())
 	if err != nil {
-		return nil, usageError{fmt.Errorf("bad configuration:\n%w", err)}
+		return nil, badConfiguration(err)
 	}
 	return cfg, nil
 }

@@ -54,6 +54,9 @@ func writeStats(w io.Writer, addr string, s *server.Stats) error {
 	fmt.Fprintf(&b, "rootwalk at %s, up %s\n\n", addr, up)
 	fmt.Fprintf(&b, "%-12s %d answered   %s\n", "queries", s.Queries.Total, counts(s.Queries.ByRcode))
 	fmt.Fprintf(&b, "%-12s %s\n", "", counts(s.Queries.ByType))
+	if by := nonZero(s.Queries.ByTransport); len(by) > 0 {
+		fmt.Fprintf(&b, "%-12s %s\n", "", counts(by))
+	}
 	fmt.Fprintf(&b, "%-12s %s\n", "latency", percentiles(s.LatencyMS))
 	if c := s.Cache; c != nil {
 		fmt.Fprintf(&b, "%-12s %d entries (%s), hit ratio %.1f%% (%d hits, %d misses), %d evictions, %d expired\n",
@@ -81,6 +84,17 @@ func writeStats(w io.Writer, addr string, s *server.Stats) error {
 	fmt.Fprintf(&b, "%-12s %s\n", "query log", ql)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// nonZero returns the entries of m that are not 0.
+func nonZero(m map[string]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(m))
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // counts renders a map of counts as "KEY n" pairs, largest first.

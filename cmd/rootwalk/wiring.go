@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -40,7 +41,12 @@ func resolverOptions(cfg *config.Config, lab *zones.Lab, c *cache.Cache, log *sl
 	if len(anchors) == 0 && cfg.DNSSEC.Enabled {
 		log.Info("DNSSEC validation off: no trust anchor for these root hints (dnssec.trust_anchor)")
 	}
+	roots, err := tlsRoots(cfg.Transports.CAFile)
+	if err != nil {
+		return resolver.Options{}, err
+	}
 	return resolver.Options{
+		TLSRoots:             roots,
 		TrustAnchors:         anchors,
 		NegativeTrustAnchors: cfg.DNSSEC.NegativeTrustAnchors,
 		AnchorStateFile:      anchorStateFile(cfg, lab, anchors),
@@ -221,11 +227,28 @@ func localZones(cfg *config.Config, lab *zones.Lab) (*zones.Local, error) {
 	return zones.NewLocal(own, builtin), nil
 }
 
+// tlsRoots reads tls.ca_file, the CAs that servers asked over TLS are
+// verified against; nil (the system's) when it is empty.
+func tlsRoots(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("tls.ca_file: %w", err)}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, usageError{fmt.Errorf("tls.ca_file: %s holds no PEM certificate", file)}
+	}
+	return pool, nil
+}
+
 // zoneServers copies forward or stub zones into the resolver's form.
 func zoneServers(zs []config.ZoneServers) []resolver.ZoneServers {
 	out := make([]resolver.ZoneServers, len(zs))
 	for i, z := range zs {
-		out[i] = resolver.ZoneServers{Zone: z.Zone, Servers: z.Servers}
+		out[i] = resolver.ZoneServers{Zone: z.Zone, Servers: z.Servers, TLS: z.TLS}
 	}
 	return out
 }
