@@ -439,8 +439,15 @@ func TestMetricsCountStaleReplies(t *testing.T) {
 func FuzzHandler(f *testing.F) {
 	chaos := newQuery("version.bind.", dns.TypeTXT, 1232)
 	chaos.Question[0].Qclass = dns.ClassCHAOS
+	// DNSSEC bits: DO (with and without AD and CD) on a question and on
+	// a zone's keys.
+	do := newQuery("www.example.com.", dns.TypeA, 1232)
+	do.IsEdns0().SetDo()
+	doADCD := newQuery("example.com.", dns.TypeDNSKEY, 4096)
+	doADCD.IsEdns0().SetDo()
+	doADCD.AuthenticatedData, doADCD.CheckingDisabled = true, true
 	for _, q := range []*dns.Msg{newQuery("www.example.com.", dns.TypeA, 1232), newQuery("nope.example.com.", dns.TypeTXT, 0),
-		newQuery("www.example.com.", dns.TypeANY, 1232), chaos} {
+		newQuery("www.example.com.", dns.TypeANY, 1232), chaos, do, doADCD} {
 		b, err := q.Pack()
 		if err != nil {
 			f.Fatal(err)
