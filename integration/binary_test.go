@@ -28,7 +28,7 @@ func dig(t *testing.T, digPath string, addr string, port uint16, name string, qt
 // TestDigAgainstServe runs the real binary as `make run` does (serve
 // --lab) and asks it every lab case with the real dig.
 func TestDigAgainstServe(t *testing.T) {
-	digPath := mustHave(t, "dig")
+	digPath := dnstest.Program(t, "dig")
 	addr := startServe(t, func(labPort int) []string {
 		return []string{"--lab", "--lab-port", strconv.Itoa(labPort)}
 	}).addr

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 	"github.com/rootwalk/rootwalk/server"
 )
 
@@ -30,7 +31,7 @@ const screenshotEnv = "RWTEST_CONSOLE_SCREENSHOT"
 // that would reach beyond loopback, and returns a context driving it.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path := mustHave(t, "chromium")
+	path := dnstest.Program(t, "chromium")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,

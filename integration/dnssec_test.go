@@ -11,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 	"github.com/rootwalk/rootwalk/resolver"
 	"github.com/rootwalk/rootwalk/zones"
 )
@@ -99,7 +100,7 @@ func askDO(t *testing.T, addr string, name string, qtype uint16) *dns.Msg {
 // to be, and rootwalk, given the same anchor on the same lab, agrees with
 // it on the rcode and the AD bit of each (the differential test).
 func TestUnboundValidatesLab(t *testing.T) {
-	unbound := mustHave(t, "unbound")
+	unbound := dnstest.Program(t, "unbound")
 	lab := startLab53(t)
 	ubAddr, _ := startUnbound(t, unbound, lab, true)
 	rw := startStack(t, lab, withLabAnchor(t))

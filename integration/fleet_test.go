@@ -14,6 +14,7 @@ import (
 
 	"github.com/rootwalk/rootwalk/integration/fleettest"
 	"github.com/rootwalk/rootwalk/internal/dnstest"
+	"github.com/rootwalk/rootwalk/internal/proctest"
 )
 
 // fleetTimeout is how long a test client waits for a fleet's answer: the
@@ -271,7 +272,7 @@ func TestFleetWideFlush(t *testing.T) {
 // that it took its fleet down with it.
 func TestMakeFleet(t *testing.T) {
 	for _, p := range []string{"redis-server", "dnsdist"} {
-		mustHave(t, p)
+		dnstest.Program(t, p)
 	}
 	listen, web := dnstest.FreeAddr(t), dnstest.FreeAddr(t)
 	var instances []string
@@ -284,7 +285,7 @@ func TestMakeFleet(t *testing.T) {
 	env := []string{"BIN=" + rootwalkBin, "LAB_PORT=" + fmt.Sprint(labPort()), "FLEET_LISTEN=" + listen.String(),
 		"FLEET_WEB=" + web.String(), "REDIS_PORT=" + fmt.Sprint(dnstest.FreeAddr(t).Port()),
 		"INSTANCES=" + strings.Join(instances, " ")}
-	p := fleettest.StartProcess(t, env, "../deploy/fleet.sh")
+	p := proctest.Start(t, env, "../deploy/fleet.sh")
 	if !p.WaitFor("fleet ready", 90*time.Second) {
 		t.Fatalf("make fleet did not get ready:\n%s", p.Output())
 	}

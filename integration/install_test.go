@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"github.com/rootwalk/rootwalk/internal/dnstest"
+
 	"context"
 	"io/fs"
 	"net"
@@ -26,7 +28,7 @@ const (
 // dest, building into a temporary directory rather than the work tree.
 func makeInstall(t *testing.T, dest string, vars ...string) string {
 	t.Helper()
-	makePath := mustHave(t, "make")
+	makePath := dnstest.Program(t, "make")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	args := append([]string{"--no-print-directory", "install", "DESTDIR=" + dest, "BIN=" + filepath.Join(t.TempDir(), "rootwalk")}, vars...)
@@ -140,7 +142,7 @@ func readFile(t *testing.T, path string) string {
 // checked as a copy whose ExecStart names the binary installed in dest.
 func verifyUnit(t *testing.T, dest string) {
 	t.Helper()
-	analyze := mustHave(t, "systemd-analyze")
+	analyze := dnstest.Program(t, "systemd-analyze")
 	unit := readFile(t, filepath.Join(dest, installedUnit))
 	copied := strings.ReplaceAll(unit, "ExecStart=/usr/local/bin/rootwalk ", "ExecStart="+filepath.Join(dest, installedBin)+" ")
 	if copied == unit {

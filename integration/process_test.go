@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -175,21 +174,6 @@ func waitPrimed(p *process, timeout time.Duration) bool {
 			return false
 		}
 	}
-}
-
-// mustHave returns the path of a program a test needs. Without it the test
-// is skipped, except under CI=true, where it fails: CI installs it.
-func mustHave(t *testing.T, program string) string {
-	t.Helper()
-	path, err := exec.LookPath(program)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed; .ci/run must install it (%v)", program, err)
-	}
-	t.Skipf("%s is not installed", program)
-	return ""
 }
 
 // runCommand runs a short command and returns its output.

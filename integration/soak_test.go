@@ -22,6 +22,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootwalk/rootwalk/internal/dnstest"
 	"github.com/rootwalk/rootwalk/server"
 )
 
@@ -82,7 +83,7 @@ func TestSoak(t *testing.T) {
 	if err != nil || length < soakWarmUp+time.Minute {
 		t.Fatalf("%s=%q: want a duration of at least %v", soakEnv, v, soakWarmUp+time.Minute)
 	}
-	dnsperf := mustHave(t, "dnsperf")
+	dnsperf := dnstest.Program(t, "dnsperf")
 	bin := buildPlain(t)
 	srv := startServeBinary(t, bin, func(labPort int) []string {
 		return append([]string{"--lab", "--lab-port", strconv.Itoa(labPort),

@@ -140,7 +140,7 @@ func doqAsk(t *testing.T, addr netip.AddrPort, cert, name string, qtype uint16) 
 // (kdig from knot-dnsutils, dig from BIND 9.18) and a Go DoQ client, each
 // verifying the certificate, as askers returning rcode and answer.
 func encryptedClients(t *testing.T, s tlsServe) map[string]func(name string, qtype uint16) (int, []dns.RR) {
-	kdig, digPath := mustHave(t, "kdig"), mustHave(t, "dig")
+	kdig, digPath := dnstest.Program(t, "kdig"), dnstest.Program(t, "dig")
 	host := s.dot.Addr().String()
 	kdigArgs := func(port uint16, mode string) []string {
 		return []string{"@" + host, "-p", strconv.Itoa(int(port)), mode, "+tls-ca=" + s.cert, "+tls-hostname=localhost",

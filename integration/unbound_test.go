@@ -103,7 +103,7 @@ func startUnbound(t *testing.T, unbound string, lab *zones.Lab, validate bool) (
 // the same rcode and the same answer section, compared as a set of
 // (name, type, rdata) with TTLs ignored, for every case of the lab.
 func TestUnboundAgrees(t *testing.T) {
-	unbound := mustHave(t, "unbound")
+	unbound := dnstest.Program(t, "unbound")
 	lab := startLab53(t)
 	ubAddr, _ := startUnbound(t, unbound, lab, false)
 
@@ -136,7 +136,7 @@ func TestUnboundAgrees(t *testing.T) {
 // stopping it, so that background fetches are counted too). rootwalk must
 // not need more.
 func TestUpstreamQueriesPerColdResolution(t *testing.T) {
-	unbound := mustHave(t, "unbound")
+	unbound := dnstest.Program(t, "unbound")
 	lab := startLab53(t)
 	var cases []labCase
 	for _, c := range labCases {

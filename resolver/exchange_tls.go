@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -44,9 +43,8 @@ func (r *Resolver) exchangeTLS(ctx context.Context, query *dns.Msg, server netip
 	if err != nil {
 		return Response{}, fmt.Errorf("%s over tls (%s): %w", server, name, err)
 	}
-	if reply.Id != query.Id || len(reply.Question) != 1 || !strings.EqualFold(reply.Question[0].Name, query.Question[0].Name) ||
-		reply.Question[0].Qtype != query.Question[0].Qtype {
-		return Response{}, fmt.Errorf("%s over tls: %w: the reply does not match the query", server, ErrBadReply)
+	if err := checkReply(query, reply); err != nil {
+		return Response{}, fmt.Errorf("%s over tls: %w", server, err)
 	}
 	return Response{Msg: reply, RTT: time.Since(start), TCP: true}, nil
 }

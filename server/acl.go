@@ -13,14 +13,15 @@ type ACL struct {
 
 // Allows reports whether addr may use the resolver.
 func (a *ACL) Allows(addr netip.Addr) bool {
-	addr = addr.Unmap().WithZone("")
-	for _, p := range a.Deny {
-		if p.Contains(addr) {
-			return false
-		}
-	}
-	for _, p := range a.Allow {
-		if p.Contains(addr) {
+	return !inPrefixes(a.Deny, addr) && inPrefixes(a.Allow, addr)
+}
+
+// inPrefixes reports whether a, IPv4-mapped addresses as IPv4 and without
+// a zone, is in one of ps.
+func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	for _, p := range ps {
+		if p.Contains(a) {
 			return true
 		}
 	}

@@ -22,12 +22,31 @@ type AdminCache interface {
 	CacheStats
 	// Entries lists the entries f selects, with their TTLs left at now.
 	Entries(f cache.Filter, now time.Time) []cache.Entry
-	// Flush removes every entry and returns how many there were.
+	// Flush removes every entry, FlushName the entries at name, and
+	// FlushSubtree those at name and below; each returns how many.
+	CacheFlusher
+}
+
+// CacheFlusher is what flushing needs of a cache.
+type CacheFlusher interface {
 	Flush() int
-	// FlushName removes the entries at name and returns how many.
 	FlushName(name string) int
-	// FlushSubtree removes the entries at name and below and returns how many.
 	FlushSubtree(name string) int
+}
+
+// FlushScope flushes name from c, and the names below it with subtree;
+// an empty name flushes everything. It returns how many entries went.
+// The admin API's POST /cache/flush and a flush another instance of a
+// fleet sends both come here.
+func FlushScope(c CacheFlusher, name string, subtree bool) int {
+	switch {
+	case name == "":
+		return c.Flush()
+	case subtree:
+		return c.FlushSubtree(name)
+	default:
+		return c.FlushName(name)
+	}
 }
 
 // Bounds of GET /cache's limit parameter: a page a person can read by
@@ -108,15 +127,7 @@ func (a *Admin) flushCache(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	var n int
-	switch {
-	case name == "":
-		n = a.opts.Cache.Flush()
-	case subtree:
-		n = a.opts.Cache.FlushSubtree(name)
-	default:
-		n = a.opts.Cache.FlushName(name)
-	}
+	n := FlushScope(a.opts.Cache, name, subtree)
 	if a.opts.OnFlush != nil {
 		a.opts.OnFlush()
 	}

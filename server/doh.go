@@ -209,16 +209,6 @@ func (d *doh) client(r *http.Request) netip.AddrPort {
 	return peer
 }
 
-func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
 // localAddr is the address the request reached.
 func localAddr(r *http.Request) net.Addr {
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {

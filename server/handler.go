@@ -293,13 +293,14 @@ func (h *Handler) resolve(req, reply *dns.Msg, client netip.Addr) (*dns.Msg, str
 // write adds EDNS0 if the client used it, truncates to what the client can
 // take over UDP, sends, counts, and logs the query if the query log is on.
 func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.Addr, start time.Time, cached string) {
+	transport := transportOf(w)
 	limit := dns.MaxMsgSize
 	if opt := req.IsEdns0(); opt != nil {
 		replyOPT(reply, opt)
-		if isUDP(w) {
+		if transport == TransportUDP {
 			limit = int(max(dns.MinMsgSize, min(opt.UDPSize(), ednsBufferSize)))
 		}
-	} else if isUDP(w) {
+	} else if transport == TransportUDP {
 		limit = dns.MinMsgSize
 	}
 	reply.Truncate(limit)
@@ -312,7 +313,7 @@ func (h *Handler) write(w dns.ResponseWriter, req, reply *dns.Msg, client netip.
 		q = req.Question[0]
 	}
 	h.metrics.observe(q.Qtype, reply.Rcode, took)
-	h.metrics.countTransport(transportOf(w))
+	h.metrics.countTransport(transport)
 	if cached == fromStale {
 		h.metrics.stale.Add(1)
 	}
@@ -400,12 +401,4 @@ func clientAddr(a net.Addr) netip.Addr {
 		return a.AddrPort().Addr().Unmap()
 	}
 	return netip.Addr{}
-}
-
-func isUDP(w dns.ResponseWriter) bool {
-	if tw, ok := w.(interface{ Transport() Transport }); ok {
-		return tw.Transport() == TransportUDP // DNS over QUIC has UDP addresses, and no truncation
-	}
-	_, ok := w.RemoteAddr().(*net.UDPAddr)
-	return ok
 }

@@ -235,7 +235,7 @@ func TestHandler(t *testing.T) {
 }
 
 func udpLimit(q *dns.Msg, w *dnstest.Recorder) int {
-	if !isUDP(w) {
+	if transportOf(w) != TransportUDP {
 		return dns.MaxMsgSize
 	}
 	if opt := q.IsEdns0(); opt != nil {

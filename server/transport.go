@@ -53,9 +53,9 @@ func (w transportWriter) Transport() Transport { return w.t }
 // encrypted one, UDP or TCP from its address otherwise.
 func transportOf(w dns.ResponseWriter) Transport {
 	if tw, ok := w.(interface{ Transport() Transport }); ok {
-		return tw.Transport()
+		return tw.Transport() // DNS over QUIC has UDP addresses, and no truncation
 	}
-	if isUDP(w) {
+	if _, ok := w.RemoteAddr().(*net.UDPAddr); ok {
 		return TransportUDP
 	}
 	return TransportTCP

@@ -31,7 +31,7 @@ func sharedCache(ctx context.Context, cfg *config.Config, c *cache.Cache, handle
 		Timeout:     cfg.Cache.Redis.Timeout,
 		StaleWindow: stale,
 		OnFlush: func(name string, subtree bool) {
-			flushLocal(c, name, subtree)
+			server.FlushScope(c, name, subtree)
 			if h := handler.Load(); h != nil {
 				h.FlushAnswers()
 			}
@@ -50,19 +50,6 @@ func sharedCache(ctx context.Context, cfg *config.Config, c *cache.Cache, handle
 		log.Info("shared cache ready", "addr", redactedAddr(cfg.Cache.Redis.Addr))
 	}
 	return tier, nil
-}
-
-// flushLocal empties this instance's cache of name ("" for everything),
-// and of the names below it with subtree.
-func flushLocal(c *cache.Cache, name string, subtree bool) int {
-	switch {
-	case name == "":
-		return c.Flush()
-	case subtree:
-		return c.FlushSubtree(name)
-	default:
-		return c.FlushName(name)
-	}
 }
 
 // redactedAddr is cache.redis.addr fit for a log: a URL's password is

@@ -6,25 +6,22 @@
 package fleettest
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rootwalk/rootwalk/internal/dnstest"
+	"github.com/rootwalk/rootwalk/internal/proctest"
 	"github.com/rootwalk/rootwalk/internal/redistest"
 	"github.com/rootwalk/rootwalk/server"
 	"github.com/rootwalk/rootwalk/zones"
@@ -53,7 +50,7 @@ type Fleet struct {
 	// Addr is where dnsdist answers, and Web its API; zero without
 	// Options.Dnsdist.
 	Addr, Web netip.AddrPort
-	dnsdist   *Process
+	dnsdist   *proctest.Process
 }
 
 // APIKey is the key of dnsdist's web API in the fleet's configuration.
@@ -64,7 +61,7 @@ type Instance struct {
 	Name  string         // its server.identity: rw1, rw2, ...
 	Addr  netip.AddrPort // DNS, UDP and TCP
 	Admin netip.AddrPort // its admin API
-	proc  *Process
+	proc  *proctest.Process
 }
 
 // Start starts the fleet opts describe and waits until every part is
@@ -110,9 +107,9 @@ func startInstance(t testing.TB, bin, name string, args []string) *Instance {
 	t.Helper()
 	var last string
 	for range 5 {
-		in := &Instance{Name: name, Addr: FreeAddr(t), Admin: FreeAddr(t)}
+		in := &Instance{Name: name, Addr: dnstest.FreeAddr(t), Admin: dnstest.FreeAddr(t)}
 		all := append([]string{args[0], "--listen", in.Addr.String(), "--admin-listen", in.Admin.String()}, args[1:]...)
-		in.proc = StartProcess(t, nil, bin, all...)
+		in.proc = proctest.Start(t, nil, bin, all...)
 		if in.proc.WaitFor("roots primed", 60*time.Second) {
 			return in
 		}
@@ -153,7 +150,7 @@ func dnsdistConf(t testing.TB) string {
 // instances and waits until it sees every one up.
 func (f *Fleet) startDnsdist(t testing.TB, policy string) {
 	t.Helper()
-	bin := mustHave(t, "dnsdist")
+	bin := dnstest.Program(t, "dnsdist")
 	var backends []string
 	for _, in := range f.Instances {
 		backends = append(backends, in.Addr.String())
@@ -162,10 +159,10 @@ func (f *Fleet) startDnsdist(t testing.TB, policy string) {
 		policy = "chashed"
 	}
 	for range 5 {
-		f.Addr, f.Web = FreeAddr(t), FreeAddr(t)
+		f.Addr, f.Web = dnstest.FreeAddr(t), dnstest.FreeAddr(t)
 		env := []string{"FLEET_LISTEN=" + f.Addr.String(), "FLEET_BACKENDS=" + strings.Join(backends, ","),
 			"FLEET_POLICY=" + policy, "FLEET_WEB=" + f.Web.String(), "FLEET_API_KEY=" + APIKey}
-		f.dnsdist = StartProcess(t, env, bin, "--supervised", "--disable-syslog", "-C", dnsdistConf(t))
+		f.dnsdist = proctest.Start(t, env, bin, "--supervised", "--disable-syslog", "-C", dnsdistConf(t))
 		if f.WaitUp(t, len(f.Instances), 30*time.Second) {
 			return
 		}
@@ -224,7 +221,7 @@ func (f *Fleet) WaitState(t testing.TB, in *Instance, state string, timeout time
 func (f *Fleet) WaitUp(t testing.TB, n int, timeout time.Duration) bool {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && f.dnsdist.running() {
+	for time.Now().Before(deadline) && f.dnsdist.Running() {
 		backends, err := f.backends(t)
 		if err != nil {
 			time.Sleep(50 * time.Millisecond) // not listening yet
@@ -269,142 +266,6 @@ func getJSON(t testing.TB, url string, headers map[string]string, v any) error {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	return nil
-}
-
-// mustHave returns the path of a program, skipping the test without it,
-// or failing it under CI=true (CI installs it).
-func mustHave(t testing.TB, program string) string {
-	t.Helper()
-	path, err := exec.LookPath(program)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed; .ci/run must install it (%v)", program, err)
-	}
-	t.Skipf("%s is not installed", program)
-	return ""
-}
-
-// FreeAddr returns 127.0.0.1 with a port free for UDP and TCP a moment ago.
-func FreeAddr(t testing.TB) netip.AddrPort {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-		ln, err := net.Listen("tcp", addr.String())
-		_ = pc.Close() // only the port was wanted
-		if err == nil {
-			_ = ln.Close() // only the port was wanted
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return netip.AddrPort{}
-}
-
-// Process is a program the fleet runs, stopped when the test ends.
-type Process struct {
-	name string
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  strings.Builder
-	// lines carries output lines to WaitFor; done closes when it exits.
-	lines   chan string
-	done    chan struct{}
-	stopped bool
-}
-
-// StartProcess runs bin with args and env added to the test's.
-func StartProcess(t testing.TB, env []string, bin string, args ...string) *Process {
-	t.Helper()
-	p := &Process{name: filepath.Base(bin), cmd: exec.Command(bin, args...), lines: make(chan string, 4096), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.cmd.Stdout
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.out.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			select {
-			case p.lines <- sc.Text():
-			default: // nobody reads lines any more
-			}
-		}
-		_ = p.cmd.Wait() // how it ended is in its output
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.Stop(t)
-		if t.Failed() {
-			t.Logf("output of %s %s:\n%s", bin, strings.Join(args, " "), p.Output())
-		}
-	})
-	return p
-}
-
-// WaitFor reports whether a line containing want came within timeout.
-func (p *Process) WaitFor(want string, timeout time.Duration) bool {
-	deadline := time.After(timeout)
-	for {
-		select {
-		case line := <-p.lines:
-			if strings.Contains(line, want) {
-				return true
-			}
-		case <-p.done:
-			return false
-		case <-deadline:
-			return false
-		}
-	}
-}
-
-func (p *Process) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// Output is everything the process has written so far.
-func (p *Process) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
-
-// Stop sends SIGTERM and waits for the exit, killing after 15 s.
-func (p *Process) Stop(t testing.TB) {
-	t.Helper()
-	p.mu.Lock()
-	stopped := p.stopped
-	p.stopped = true
-	p.mu.Unlock()
-	if stopped {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM) // it may have exited already
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill() // last resort
-		<-p.done
-		t.Errorf("%s did not stop within 15 s of SIGTERM", p.name)
-	}
 }
 
 // String names the fleet's parts, for logs.

@@ -8,6 +8,8 @@ package dnstest
 import (
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -174,4 +176,19 @@ func FreeAddr(t testing.TB) netip.AddrPort {
 	}
 	t.Fatal("find a free port: 20 UDP ports were taken over TCP")
 	return netip.AddrPort{}
+}
+
+// Program returns the path of a program a test needs. Without it the test
+// is skipped, except under CI=true, where it fails: CI installs it.
+func Program(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed; .ci/run must install it (%v)", name, err)
+	}
+	t.Skipf("%s is not installed", name)
+	return ""
 }
